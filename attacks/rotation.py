@@ -1,0 +1,23 @@
+"""Pairwise rotation of latents (0,1), (2,3), ... by ``level * pi/4``."""
+import numpy as np
+
+from benchmark.representations import linear_transform
+
+from . import register
+
+
+def pair_rotation(dim: int, angle: float) -> np.ndarray:
+    """Block-diagonal rotation of the pairs (0,1), (2,3), ...; an odd last latent is kept."""
+    c, s = np.cos(angle), np.sin(angle)
+    matrix = np.eye(dim)
+    for i in range(0, dim - 1, 2):
+        matrix[i:i + 2, i:i + 2] = [[c, -s], [s, c]]
+    return matrix
+
+
+@register("rotation", levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0),
+          geometric=False, description="rotate latent pairs by level * 45 degrees")
+def rotation(rep, level, rng):
+    """Rotate disjoint latent pairs by ``level * 45`` degrees (level 1 mixes them evenly)."""
+    return linear_transform(rep, pair_rotation(rep.dim, level * np.pi / 4),
+                            name=f"rotation({level:g})[{rep.name}]")

@@ -1,0 +1,176 @@
+"""Representations: stochastic maps from factor index vectors to codes.
+
+Every representation has ``space`` (its :class:`FactorSpace`), ``dim`` and
+``encode(y, rng) -> (n, dim)``.  Conditionally Gaussian ones
+(``is_gaussian = True``) also expose ``mean(y) -> (n, dim)`` and ``cov``, the
+shared ``(dim, dim)`` covariance of ``z | y``, so informations can be computed
+from the exact structure instead of from samples.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from .factors import FactorSpace
+from .validation import BenchmarkError, check_rng
+
+
+class Representation(ABC):
+    """Base class: a stochastic encoder of factor index vectors."""
+
+    is_gaussian = False
+
+    def __init__(self, space: FactorSpace, dim: int, name: str):
+        if not isinstance(space, FactorSpace):
+            raise BenchmarkError(f"space must be a FactorSpace, got {type(space).__name__}")
+        self.space = space
+        self.dim = int(dim)
+        self.name = name
+
+    @abstractmethod
+    def encode(self, y, rng: np.random.Generator) -> np.ndarray:
+        """Draw one code per row of ``y``; shape ``(n, dim)``."""
+
+    def __repr__(self):
+        return f"<{type(self).__name__} {self.name!r} dim={self.dim} space={self.space.name}>"
+
+
+def _matrix_sqrt(cov: np.ndarray) -> np.ndarray:
+    """A factor ``S`` with ``S @ S.T == cov`` (Cholesky, or eigen for singular ``cov``)."""
+    try:
+        return np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        w, v = np.linalg.eigh(cov)
+        return v * np.sqrt(np.clip(w, 0.0, None))
+
+
+class GaussianRepresentation(Representation):
+    """``z | y ~ N(mean_fn(y), cov)`` with a covariance shared by all ``y``.
+
+    Parameters
+    ----------
+    space : FactorSpace
+    mean_fn : callable
+        Maps an ``(n, K)`` int array of factor indices to ``(n, dim)`` means.
+        Must be picklable (a module-level function or a small class) so sweeps
+        can run in worker processes.
+    cov : ndarray of shape (dim, dim)
+        Symmetric positive semi-definite covariance of the codes given the factors.
+    name : str
+    """
+
+    is_gaussian = True
+
+    def __init__(self, space, mean_fn, cov, name="gaussian"):
+        cov = np.asarray(cov, dtype=float)
+        if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+            raise BenchmarkError(f"cov must be a square matrix, got shape {cov.shape}")
+        if not np.all(np.isfinite(cov)):
+            raise BenchmarkError("cov contains NaN or infinite values")
+        super().__init__(space, cov.shape[0], name)
+        self._mean_fn = mean_fn
+        self.cov = 0.5 * (cov + cov.T)
+        self._sqrt_cov = _matrix_sqrt(self.cov)
+
+    def mean(self, y) -> np.ndarray:
+        y = self.space.check_factors(y)
+        return self._mean_fn(y)
+
+    def encode(self, y, rng) -> np.ndarray:
+        rng = check_rng(rng)
+        mu = self.mean(y)
+        return mu + rng.standard_normal(mu.shape) @ self._sqrt_cov.T
+
+
+class StandardisedIndex:
+    """Mean map of :func:`ideal`: ``(y_k - centre_k) / scale_k`` for every factor."""
+
+    def __init__(self, centre, scale):
+        self.centre = np.asarray(centre, dtype=float)
+        self.scale = np.asarray(scale, dtype=float)
+
+    def __call__(self, y):
+        return (y - self.centre) / self.scale
+
+
+class LinearMean:
+    """Mean map ``inner(y) @ matrix.T``, used by linear attacks."""
+
+    def __init__(self, inner, matrix):
+        self.inner = inner
+        self.matrix = np.asarray(matrix, dtype=float)
+
+    def __call__(self, y):
+        return self.inner(y) @ self.matrix.T
+
+
+def ideal(space: FactorSpace, noise: float = 0.1) -> GaussianRepresentation:
+    """An almost perfectly disentangled representation of ``space``.
+
+    Latent ``k`` is factor ``k``'s value index plus Gaussian noise whose
+    standard deviation is ``noise`` times the spacing of neighbouring values,
+    standardised to zero mean and unit variance over the uniform factor
+    distribution.
+
+    Parameters
+    ----------
+    space : FactorSpace
+    noise : float, default 0.1
+        Noise standard deviation in units of the value spacing (non-negative).
+    """
+    if not isinstance(space, FactorSpace):
+        raise BenchmarkError(f"space must be a FactorSpace, got {type(space).__name__}")
+    if not np.isfinite(noise) or noise < 0:
+        raise BenchmarkError(f"noise must be a non-negative number, got {noise!r}")
+    sizes = np.asarray(space.sizes, dtype=float)
+    centre = (sizes - 1) / 2
+    scale = np.sqrt((sizes**2 - 1) / 12 + noise**2)
+    cov = np.diag((noise / scale) ** 2)
+    return GaussianRepresentation(
+        space, StandardisedIndex(centre, scale), cov, name=f"ideal(noise={noise:g})"
+    )
+
+
+class LinearTransformed(Representation):
+    """``z' = A z + B e`` with ``e ~ N(0, I)`` on top of a non-Gaussian representation."""
+
+    def __init__(self, base: Representation, matrix, noise_matrix, name):
+        super().__init__(base.space, matrix.shape[0], name)
+        self.base = base
+        self.matrix = matrix
+        self.noise_matrix = noise_matrix
+
+    def encode(self, y, rng):
+        z = self.base.encode(y, rng) @ self.matrix.T
+        return z + rng.standard_normal((z.shape[0], self.noise_matrix.shape[1])) @ self.noise_matrix.T
+
+    def __getattr__(self, attr):
+        # Table-backed bases expose lookup helpers (e.g. which rows exist); pass them through.
+        if attr == "base":
+            raise AttributeError(attr)
+        return getattr(self.base, attr)
+
+
+def linear_transform(rep: Representation, matrix, noise_matrix=None, name=None) -> Representation:
+    """The representation ``z' = matrix @ z + noise_matrix @ e``, ``e ~ N(0, I)``.
+
+    Gaussian structure is carried through exactly: the new mean is
+    ``matrix @ mean(y)`` and the new covariance ``matrix cov matrix^T +
+    noise_matrix noise_matrix^T``.
+    """
+    matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
+    if matrix.shape[1] != rep.dim:
+        raise BenchmarkError(
+            f"matrix has {matrix.shape[1]} columns but the representation has dim {rep.dim}"
+        )
+    if noise_matrix is None:
+        noise_matrix = np.zeros((matrix.shape[0], 1))
+    noise_matrix = np.atleast_2d(np.asarray(noise_matrix, dtype=float))
+    if noise_matrix.shape[0] != matrix.shape[0]:
+        raise BenchmarkError("noise_matrix must have as many rows as matrix")
+    name = name or f"linear({rep.name})"
+    if rep.is_gaussian:
+        cov = matrix @ rep.cov @ matrix.T + noise_matrix @ noise_matrix.T
+        return GaussianRepresentation(rep.space, LinearMean(rep._mean_fn, matrix), cov, name=name)
+    return LinearTransformed(rep, matrix, noise_matrix, name)

@@ -1,0 +1,2 @@
+"""Baseline disentanglement metrics, one module each, registered on import."""
+from . import mig  # noqa: F401

@@ -1,0 +1,1 @@
+"""PID-based metrics: bounds on unique, redundant and synergistic information."""
