@@ -16,17 +16,12 @@ from benchmark.validation import BenchmarkError, check_level, check_rng
 
 @dataclass(frozen=True)
 class AttackSpec:
-    """A registered attack with its default level grid.
-
-    ``geometric`` marks grids whose levels grow by factors of two, which plots
-    draw on a symmetric-log axis.
-    """
+    """A registered attack with its default and ``--quick`` level grids."""
 
     name: str
     func: Callable
     levels: tuple
     quick_levels: tuple
-    geometric: bool
     description: str
 
     def __call__(self, rep, level, rng):
@@ -36,12 +31,11 @@ class AttackSpec:
 _ATTACKS: dict[str, AttackSpec] = {}
 
 
-def register(name, levels, quick_levels, geometric, description):
+def register(name, levels, quick_levels, description):
     """Decorator adding an attack function to the registry."""
 
     def decorate(func):
-        _ATTACKS[name] = AttackSpec(name, func, tuple(levels), tuple(quick_levels),
-                                    geometric, description)
+        _ATTACKS[name] = AttackSpec(name, func, tuple(levels), tuple(quick_levels), description)
         return func
 
     return decorate
@@ -66,7 +60,6 @@ def get(name: str) -> AttackSpec:
         _Composed(tuple(specs)),
         levels=specs[0].levels,
         quick_levels=specs[0].quick_levels,
-        geometric=specs[0].geometric,
         description=" then ".join(s.name for s in specs),
     )
 
@@ -81,9 +74,9 @@ class _Composed:
         return rep
 
 
-def geometric_grid(top_exponent_low: int, top_exponent_high: int) -> tuple:
+def geometric_grid(lowest_exponent: int, highest_exponent: int) -> tuple:
     """``0`` followed by ``2**e`` for ``e`` in the inclusive exponent range."""
-    return (0.0,) + tuple(float(2.0**e) for e in range(top_exponent_low, top_exponent_high + 1))
+    return (0.0,) + tuple(float(2.0**e) for e in range(lowest_exponent, highest_exponent + 1))
 
 
 def reflection(dim: int) -> np.ndarray:

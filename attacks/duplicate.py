@@ -6,8 +6,7 @@ from benchmark.representations import linear_transform
 from . import geometric_grid, register
 
 
-@register("duplicate", levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
-          geometric=True, description="(z, level * z + eps): a noisy copy aligned with the factors")
+@register("duplicate", levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0), description="(z, level * z + eps): a noisy copy aligned with the factors")
 def duplicate(rep, level, rng):
     """Append a noisy scaled copy of every latent (dimension doubles)."""
     eye = np.eye(rep.dim)

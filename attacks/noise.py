@@ -6,8 +6,7 @@ from benchmark.representations import linear_transform
 from . import geometric_grid, register
 
 
-@register("noise", levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
-          geometric=True, description="z + level * eps: information is destroyed, not entangled")
+@register("noise", levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0), description="z + level * eps: information is destroyed, not entangled")
 def noise(rep, level, rng):
     """Add ``level`` times standard Gaussian noise to every latent."""
     eye = np.eye(rep.dim)

@@ -7,7 +7,6 @@ from . import geometric_grid, reflection, register
 
 
 @register("redundancy", levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
-          geometric=True,
           description="(z, level * U z + eps): a rotated noisy copy mixing all latents (Tokui & Sato)")
 def redundancy(rep, level, rng):
     """Append ``level * U z + eps``; every appended dimension mixes all latents."""

@@ -7,7 +7,6 @@ from . import geometric_grid, register
 
 
 @register("synergy", levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
-          geometric=True,
           description="(z + level * m, m): only the pair of latents together carries the factor")
 def synergy(rep, level, rng):
     """Mask every latent with an independent Gaussian pad that is appended as well."""

@@ -1,0 +1,250 @@
+"""Figures: sensitivity curves, the attack grid, the metric x attack matrix,
+the paper's redundancy figure, and PID profiles.
+
+Every metric keeps one colour across all figures; UniBound is drawn thick and
+black so it stands out.
+"""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from scipy import stats  # noqa: E402
+
+from .io import atomic_savefig  # noqa: E402
+
+DISPLAY_NAMES = {
+    "unibound": "UniBound", "mig": "MIG", "beta_vae": "BetaVAE", "factor_vae": "FactorVAE",
+    "dci_fast": "DCI (fast)", "dci": "DCI", "sap": "SAP", "modularity": "Modularity",
+}
+_BUILTIN_ORDER = ["mig", "beta_vae", "factor_vae", "dci_fast", "dci", "sap", "modularity"]
+HIGHLIGHT = "unibound"
+_SAVE = {"dpi": 150, "bbox_inches": "tight", "metadata": {"Software": None}}
+_SVG = {"bbox_inches": "tight", "metadata": {"Date": None, "Creator": None}}
+
+
+def display_name(metric: str) -> str:
+    return DISPLAY_NAMES.get(metric, metric)
+
+
+def metric_colours(metrics) -> dict:
+    """A colour per metric, stable across figures: built-ins fixed, plugins by name."""
+    palette = sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)
+    colours = {HIGHLIGHT: (0.0, 0.0, 0.0)}
+    for i, name in enumerate(_BUILTIN_ORDER):
+        colours[name] = palette[i]
+    extra = sorted(m for m in set(metrics) if m not in colours)
+    for i, name in enumerate(extra):
+        colours[name] = palette[(len(_BUILTIN_ORDER) + i) % len(palette)]
+    return colours
+
+
+def metric_order(metrics) -> list:
+    known = [HIGHLIGHT] + _BUILTIN_ORDER
+    present = set(metrics)
+    return [m for m in known if m in present] + sorted(present - set(known))
+
+
+def t_interval(values, confidence: float = 0.95):
+    """Student-t confidence interval of the mean (a point when n < 2)."""
+    values = np.asarray(values, dtype=float)
+    mean = values.mean()
+    if len(values) < 2:
+        return mean, mean
+    half = stats.t.ppf(0.5 + confidence / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return mean - half, mean + half
+
+
+def is_geometric(levels) -> bool:
+    """True when the positive levels double (or more) from one to the next."""
+    positive = np.sort(np.asarray([v for v in levels if v > 0], dtype=float))
+    if len(positive) < 3:
+        return False
+    ratios = positive[1:] / positive[:-1]
+    return bool(np.all(ratios >= 1.9))
+
+
+def _set_level_axis(ax, levels, label):
+    levels = sorted(set(levels))
+    if is_geometric(levels):
+        positive = [v for v in levels if v > 0]
+        ax.set_xscale("symlog", linthresh=positive[0], linscale=0.5)
+        ax.set_xticks(levels)
+        ax.set_xticklabels([_fmt_level(v) for v in levels], rotation=45, fontsize=8)
+        ax.minorticks_off()
+    ax.set_xlabel(label)
+
+
+def _fmt_level(v: float) -> str:
+    if v == 0 or v >= 1:
+        return f"{v:g}"
+    inverse = 1 / v
+    return f"1/{inverse:g}" if float(inverse).is_integer() else f"{v:g}"
+
+
+def level_label(attack: str) -> str:
+    if attack.split("+")[0] == "rotation":
+        return "attack level (rotation angle = level x 45°)"
+    return "attack level α"
+
+
+def headline_frame(scores: pd.DataFrame, headlines: dict) -> pd.DataFrame:
+    """The headline key of each metric only, with a display label."""
+    mask = [headlines.get(m) == k for m, k in zip(scores["metric"], scores["key"])]
+    frame = scores[mask].copy()
+    frame["label"] = frame["metric"].map(display_name)
+    return frame
+
+
+def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, legend: bool = True):
+    """Score vs level for each metric in ``frame`` (headline rows), 95% band over seeds."""
+    order = metric_order(frame["metric"].unique())
+    for metric in order:
+        rows = frame[frame["metric"] == metric]
+        grouped = rows.groupby("level")["score"]
+        levels = np.asarray(grouped.mean().index, dtype=float)
+        means = grouped.mean().to_numpy()
+        bands = np.array([t_interval(v) for _, v in grouped])
+        highlight = metric == HIGHLIGHT
+        ax.plot(levels, means, color=colours[metric], label=display_name(metric),
+                lw=3.0 if highlight else 1.6, marker="o", ms=5 if highlight else 3.5,
+                zorder=5 if highlight else 3)
+        ax.fill_between(levels, np.clip(bands[:, 0], -1e9, None), bands[:, 1],
+                        color=colours[metric], alpha=0.18, lw=0, zorder=2)
+    _set_level_axis(ax, frame["level"].unique(), level_label(attack))
+    ax.set_ylabel("score")
+    if legend:
+        ax.legend(fontsize=8, frameon=True, loc="best")
+
+
+def sensitivity_figure(scores, headlines, attack, dataset, path):
+    sns.set_theme(style="whitegrid")
+    frame = headline_frame(scores, headlines)
+    colours = metric_colours(frame["metric"].unique())
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    draw_sensitivity(ax, frame, colours, attack, legend=False)
+    ax.set_title(f"Metric sensitivity to the {attack} attack ({dataset}); band: 95% CI over seeds",
+                 fontsize=10)
+    ax.set_ylim(-0.03, 1.05 if frame["score"].max() <= 1.05 else None)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), title="metric")
+    _save(fig, path, vector=True)
+
+
+def sensitivity_grid(sweeps: dict, headlines: dict, dataset: str, path):
+    """One panel per attack, a shared legend."""
+    sns.set_theme(style="whitegrid")
+    names = list(sweeps)
+    ncols = min(3, len(names))
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False,
+                             sharey=True)
+    all_metrics = set()
+    for name in names:
+        all_metrics |= set(sweeps[name]["metric"].unique())
+    colours = metric_colours(all_metrics)
+    for ax, name in zip(axes.flat, names):
+        draw_sensitivity(ax, headline_frame(sweeps[name], headlines), colours, name, legend=False)
+        ax.set_title(name, fontsize=11)
+    for ax in list(axes.flat)[len(names):]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=colours[m], lw=3 if m == HIGHLIGHT else 1.6, marker="o",
+                          label=display_name(m)) for m in metric_order(all_metrics)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
+               bbox_to_anchor=(0.5, -0.02), frameon=False)
+    fig.suptitle(f"How each metric responds to each entanglement attack ({dataset} ideal "
+                 "representation; band: 95% CI over seeds)", fontsize=12)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    _save(fig, path)
+
+
+def sensitivity_matrix(table: pd.DataFrame, path):
+    """Heatmap of the relative drop (metric x attack) with the verdict in each cell."""
+    sns.set_theme(style="white")
+    metrics = metric_order(table["metric"].unique())
+    attacks_ = list(dict.fromkeys(table["attack"]))
+    values = table.pivot(index="metric", columns="attack", values="relative_drop").loc[metrics, attacks_]
+    verdicts = table.pivot(index="metric", columns="attack", values="verdict").loc[metrics, attacks_]
+    annot = values.map(lambda v: f"{v:+.0%}") + "\n" + verdicts
+    limit = max(0.25, float(np.nanmax(np.abs(values.to_numpy()))))
+    fig, ax = plt.subplots(figsize=(1.5 * len(attacks_) + 2.5, 0.65 * len(metrics) + 1.8))
+    sns.heatmap(values, annot=annot, fmt="", cmap="RdBu_r", center=0, vmin=-limit, vmax=limit,
+                linewidths=0.5, ax=ax, annot_kws={"fontsize": 8},
+                cbar_kws={"label": "relative drop of the score, level 0 → top level"})
+    ax.set_yticklabels([display_name(m) for m in metrics], rotation=0)
+    ax.set_xlabel("attack")
+    ax.set_ylabel("metric (headline score)")
+    ax.set_title("Which metric detects which entanglement\n(red: score falls = detects; "
+                 "blue: score rises = inverted)", fontsize=10)
+    _save(fig, path)
+
+
+def paper_figure(scores: pd.DataFrame, headlines: dict, metrics, path, dataset: str):
+    """The paper's layout: one panel per metric, alpha on x, 95% band, equal y-range widths."""
+    sns.set_theme(style="whitegrid")
+    frame = headline_frame(scores, headlines)
+    colours = metric_colours(frame["metric"].unique())
+    metrics = [m for m in metrics if m in set(frame["metric"])]
+    means = frame.groupby(["metric", "level"])["score"].mean()
+    span = max(0.5, max(np.ptp(means[m].to_numpy()) for m in metrics) * 1.25)
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.3), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        draw_sensitivity(ax, frame[frame["metric"] == metric], colours, "redundancy", legend=False)
+        centre = 0.5 * (means[metric].max() + means[metric].min())
+        low, high = centre - span / 2, centre + span / 2
+        if high > 1.05:
+            low, high = low - (high - 1.05), 1.05
+        ax.set_ylim(low, high)
+        ax.set_title(display_name(metric), fontsize=12, fontweight="bold" if metric == HIGHLIGHT else None)
+        ax.set_xlabel("α (redundancy attack)")
+    axes[0][0].set_ylabel("score")
+    fig.suptitle(f"Redundancy attack z' = (z, αUz + ε) on the {dataset} ideal representation "
+                 "(band: 95% CI over seeds; every panel spans the same y-range)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    _save(fig, path)
+
+
+PID_TERMS = [("unique", "unique U", "#0072B2"), ("redundancy", "redundant R", "#D55E00"),
+             ("synergy", "synergistic S", "#009E73")]
+
+
+def pid_profile_figure(profile: pd.DataFrame, attack: str, title: str, path):
+    """Per factor: the bounds [lower, upper] of U, R and S (max over latents) across levels."""
+    sns.set_theme(style="whitegrid")
+    factors = list(dict.fromkeys(profile["factor"]))
+    ncols = min(3, len(factors))
+    nrows = int(np.ceil(len(factors) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False,
+                             sharey=True)
+    for ax, factor in zip(axes.flat, factors):
+        rows = profile[profile["factor"] == factor]
+        for term, label, colour in PID_TERMS:
+            t = rows[rows["term"] == term].sort_values("level")
+            ax.fill_between(t["level"], t["lower"], t["upper"], color=colour, alpha=0.25, lw=0)
+            ax.plot(t["level"], t["lower"], color=colour, lw=1.8, marker="o", ms=3, label=label)
+            ax.plot(t["level"], t["upper"], color=colour, lw=1.0, ls="--")
+        _set_level_axis(ax, rows["level"].unique(), level_label(attack))
+        ax.set_title(f"factor: {factor}", fontsize=10)
+        ax.set_ylim(-0.03, 1.03)
+    for ax in list(axes.flat)[len(factors):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("bound / H(factor)")
+    handles = [plt.Line2D([], [], color=c, lw=1.8, marker="o", label=f"{lab} (lower bound)")
+               for _, lab, c in PID_TERMS]
+    handles.append(plt.Line2D([], [], color="grey", lw=1.0, ls="--", label="upper bound"))
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=9, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    _save(fig, path)
+
+
+def _save(fig, path, vector: bool = False):
+    atomic_savefig(fig, path, **_SAVE)
+    if vector:
+        atomic_savefig(fig, str(path).rsplit(".", 1)[0] + ".svg", **_SVG)
+    plt.close(fig)

@@ -1,0 +1,157 @@
+"""Writes a sweep's outputs: CSV tables, run.json and figures."""
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import plotting, summary
+from .io import atomic_write_csv, atomic_write_json
+from .registry import get_metric
+
+PAPER_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+PAPER_METRICS = ("beta_vae", "factor_vae", "mig", "unibound")
+SIGNIFICANT_DIGITS = 6
+_FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("entanglement-bench", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
+                "seaborn"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parent.parent
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def headlines_of(metrics) -> dict:
+    return {get_metric(m).name: get_metric(m).headline for m in metrics}
+
+
+def _estimator_info(config, base) -> dict:
+    """Which information estimator each PID metric used (recorded in run.json)."""
+    try:
+        from metrics_pid import estimator_used
+    except ImportError:
+        return {}
+    params = config.metric_params.get("unibound", {})
+    return {"unibound": estimator_used(base, params.get("estimator", "auto"))}
+
+
+def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.DataFrame,
+                         errors, base=None):
+    """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and pid_profile.png."""
+    from .protocol import base_representation
+
+    attack_dir = Path(attack_dir)
+    base = base if base is not None else base_representation(config)
+    metric_names = [get_metric(m).name for m in config.metrics]
+    headlines = headlines_of(config.metrics)
+    atomic_write_csv(attack_dir / "scores.csv", scores, _FLOAT_FORMAT)
+    atomic_write_csv(attack_dir / "timings.csv", timings, "%.3f")
+    table = summary.summarise(scores) if len(scores) else pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
+    atomic_write_csv(attack_dir / "summary.csv", table, _FLOAT_FORMAT)
+    dataset = _dataset_label(config, base)
+    run = {
+        "config": asdict(config),
+        "metrics": {m: {"headline": headlines[m], "source": get_metric(m).source}
+                    for m in metric_names},
+        "representation": base.name,
+        "space": {"name": base.space.name, "factors": dict(zip(base.space.names, base.space.sizes))},
+        "estimator": _estimator_info(config, base),
+        "verdict_thresholds": summary.THRESHOLDS,
+        "rounding": f"{SIGNIFICANT_DIGITS} significant digits",
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "command": " ".join(sys.argv),
+        "seconds_by_metric": timings.groupby("metric")["seconds"].sum().round(3).to_dict()
+        if len(timings) else {},
+        "failed_cells": list(errors),
+    }
+    atomic_write_json(attack_dir / "run.json", run)
+    if not len(scores):
+        return
+    plotting.sensitivity_figure(scores, headlines, config.attack, dataset,
+                                attack_dir / "sensitivity.png")
+    if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
+        plotting.paper_figure(scores, headlines, PAPER_METRICS, attack_dir / "paper_figure.png",
+                              dataset)
+    profile = pid_profile_over_levels(config, base)
+    if profile is not None:
+        atomic_write_csv(attack_dir / "pid_profile.csv", profile, _FLOAT_FORMAT)
+        plotting.pid_profile_figure(
+            profile, config.attack,
+            f"PID profile under the {config.attack} attack ({dataset}, seed 0): best latent per "
+            "factor, bounds normalised by H(factor)", attack_dir / "pid_profile.png")
+
+
+def _dataset_label(config, base) -> str:
+    return Path(config.encodings).name if config.encodings else base.space.name
+
+
+def pid_profile_over_levels(config, base):
+    """Per factor and level: bounds of U, R, S for the factor's best latent (seed 0).
+
+    The best latent is the one with the largest lower bound on unique
+    information, the latent UniBound credits; for R and S the maximum over
+    latents is shown, matching how the redundancy and synergy scores aggregate.
+    """
+    try:
+        from metrics_pid import pid_profile
+    except ImportError:
+        return None
+    import attacks as attack_registry
+
+    from .protocol import attack_rng, metric_rng
+
+    attack = attack_registry.get(config.attack)
+    params = dict(config.metric_params.get("unibound", {}))
+    quick = get_metric("unibound").quick_params if config.quick else {}
+    params = {**quick, **params}
+    frames = []
+    for level in config.levels:
+        seed = config.seeds[0]
+        rep = attack(base, level, attack_rng(seed, config.attack))
+        tidy = pid_profile(rep, metric_rng(seed, "unibound"), **params).bounds
+        agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
+                                                               upper=("upper", "max"))
+        agg = agg.reset_index()
+        agg.insert(0, "level", level)
+        frames.append(agg)
+    return pd.concat(frames, ignore_index=True)
+
+
+def write_multi_attack_outputs(out, sweeps: dict):
+    """sensitivity_grid.png and sensitivity_matrix.png across attacks."""
+    out = Path(out)
+    frames = {name: scores for name, (config, scores) in sweeps.items() if len(scores)}
+    if not frames:
+        return
+    any_config = next(iter(sweeps.values()))[0]
+    headlines = {}
+    for config, _ in sweeps.values():
+        headlines.update(headlines_of(config.metrics))
+    base_label = Path(any_config.encodings).name if any_config.encodings else any_config.dataset
+    plotting.sensitivity_grid(frames, headlines, base_label, out / "sensitivity_grid.png")
+    table = pd.concat([summary.headline_table(summary.summarise(s), headlines)
+                       for s in frames.values()], ignore_index=True)
+    atomic_write_csv(out / "sensitivity_matrix.csv", table, _FLOAT_FORMAT)
+    plotting.sensitivity_matrix(table, out / "sensitivity_matrix.png")

@@ -1,0 +1,8 @@
+#!/usr/bin/env python
+"""Sweep an entanglement attack and score every level: ``python run_protocol.py --help``."""
+import sys
+
+from benchmark.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())
