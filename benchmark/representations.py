@@ -145,12 +145,6 @@ class LinearTransformed(Representation):
         z = self.base.encode(y, rng) @ self.matrix.T
         return z + rng.standard_normal((z.shape[0], self.noise_matrix.shape[1])) @ self.noise_matrix.T
 
-    def __getattr__(self, attr):
-        # Table-backed bases expose lookup helpers (e.g. which rows exist); pass them through.
-        if attr == "base":
-            raise AttributeError(attr)
-        return getattr(self.base, attr)
-
 
 def linear_transform(rep: Representation, matrix, noise_matrix=None, name=None) -> Representation:
     """The representation ``z' = matrix @ z + noise_matrix @ e``, ``e ~ N(0, I)``.

@@ -1,0 +1,208 @@
+"""A user's encodings as a representation: rows looked up by factor values.
+
+``from_arrays(factors, codes, variances=None)`` wraps a table of posterior
+means (and optionally per-sample diagonal posterior variances, as a VAE gives)
+so every metric and attack runs on it.  Its factor space samples the table's
+own rows, so sample-based metrics see the data distribution; interventions
+(fix one factor, vary the rest) draw rows that share the fixed value.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .factors import FactorSpace
+from .representations import Representation
+from .validation import BenchmarkError, check_codes, check_rng
+
+ENCODING_KEYS = ("factors", "codes", "variances", "factor_names", "factor_sizes")
+
+
+class EmpiricalFactorSpace(FactorSpace):
+    """A factor space whose samples are the factor rows of a data table.
+
+    ``entropies()`` are the plug-in entropies of the table's factor marginals
+    (``log(size)`` when the table covers the grid uniformly).
+    """
+
+    def __init__(self, names, sizes, rows: np.ndarray, name: str = "encodings"):
+        super().__init__(tuple(names), tuple(sizes), name)
+        object.__setattr__(self, "rows", rows)
+        by_value = []
+        for k, size in enumerate(self.sizes):
+            order = np.argsort(rows[:, k], kind="stable")
+            bounds = np.searchsorted(rows[order, k], np.arange(size + 1))
+            by_value.append((order, bounds))
+        object.__setattr__(self, "_by_value", by_value)
+
+    def __eq__(self, other):
+        return self is other
+
+    __hash__ = object.__hash__
+
+    def sample(self, n, rng):
+        rng = check_rng(rng)
+        return self.rows[rng.integers(0, len(self.rows), size=int(n))]
+
+    def entropies(self):
+        out = np.empty(self.num_factors)
+        for k, (_, bounds) in enumerate(self._by_value):
+            counts = np.diff(bounds)
+            p = counts[counts > 0] / counts.sum()
+            out[k] = -np.sum(p * np.log(p))
+        return out
+
+    def sample_with_fixed(self, factor: int, value: int, n: int, rng) -> np.ndarray:
+        """``n`` table rows (factor vectors) whose ``factor`` equals ``value``."""
+        order, bounds = self._by_value[factor]
+        lo, hi = bounds[value], bounds[value + 1]
+        if hi == lo:
+            raise BenchmarkError(
+                f"the encodings have no row with {self.names[factor]} = {value}; "
+                "an intervention on this factor needs at least one")
+        return self.rows[order[rng.integers(lo, hi, size=int(n))]]
+
+
+class TableRepresentation(Representation):
+    """Codes looked up by factor values in a user's table of encodings."""
+
+    def __init__(self, factors, codes, variances=None, factor_names=None, factor_sizes=None,
+                 name="encodings"):
+        codes = check_codes(codes, "codes")
+        factors = np.asarray(factors)
+        if factors.ndim != 2:
+            raise BenchmarkError(f"factors must be a 2-D array (n, K), got shape {factors.shape}")
+        if not np.issubdtype(factors.dtype, np.integer):
+            raise BenchmarkError(f"factors must be integers, got dtype {factors.dtype}")
+        if len(factors) != len(codes):
+            raise BenchmarkError(
+                f"factors and codes differ in number of rows ({len(factors)} != {len(codes)})")
+        if len(factors) < 2:
+            raise BenchmarkError("the encodings need at least two rows")
+        factors = factors.astype(np.int64)
+        if factors.min() < 0:
+            raise BenchmarkError("factors must be non-negative value indices")
+        num_factors = factors.shape[1]
+        if factor_names is None:
+            factor_names = [f"f{k}" for k in range(num_factors)]
+        factor_names = [str(n) for n in np.asarray(factor_names).reshape(-1)]
+        if len(factor_names) != num_factors:
+            raise BenchmarkError(
+                f"factor_names has {len(factor_names)} entries but factors has {num_factors} columns")
+        observed = factors.max(axis=0) + 1
+        if factor_sizes is None:
+            factor_sizes = observed
+        factor_sizes = np.asarray(factor_sizes).reshape(-1)
+        if len(factor_sizes) != num_factors or not np.issubdtype(factor_sizes.dtype, np.integer):
+            raise BenchmarkError(f"factor_sizes must be {num_factors} integers")
+        if np.any(observed > factor_sizes):
+            k = int(np.argmax(observed > factor_sizes))
+            raise BenchmarkError(
+                f"factor {factor_names[k]!r} has value {observed[k] - 1} >= its size {factor_sizes[k]}")
+        for k in range(num_factors):
+            if len(np.unique(factors[:, k])) < 2:
+                raise BenchmarkError(
+                    f"factor {factor_names[k]!r} takes a single value in the encodings; "
+                    "every factor needs at least two")
+        if variances is not None:
+            variances = check_codes(variances, "variances")
+            if variances.shape != codes.shape:
+                raise BenchmarkError(
+                    f"variances must have the shape of codes {codes.shape}, got {variances.shape}")
+            if np.any(variances <= 0):
+                raise BenchmarkError("variances must be positive")
+        space = EmpiricalFactorSpace(factor_names, factor_sizes, factors, name=name)
+        super().__init__(space, codes.shape[1], name)
+        self.codes = codes
+        self.variances = variances
+        self._radix = np.cumprod([1] + list(space.sizes[:0:-1]))[::-1].astype(np.int64)
+        keys = factors @ self._radix
+        self._order = np.argsort(keys, kind="stable")
+        self._sorted_keys = keys[self._order]
+
+    def _rows(self, y, rng) -> np.ndarray:
+        """Table row for each factor vector; a random one among duplicates."""
+        y = self.space.check_factors(y)
+        keys = y @ self._radix
+        lo = np.searchsorted(self._sorted_keys, keys, side="left")
+        hi = np.searchsorted(self._sorted_keys, keys, side="right")
+        missing = hi == lo
+        if missing.any():
+            combo = dict(zip(self.space.names, y[np.argmax(missing)].tolist()))
+            raise BenchmarkError(
+                f"the encodings have no row for factor values {combo} "
+                f"({int(missing.sum())} of {len(y)} requested combinations are missing)")
+        pick = lo if rng is None else lo + np.floor(rng.random(len(y)) * (hi - lo)).astype(np.int64)
+        return self._order[pick]
+
+    def encode(self, y, rng):
+        """Posterior means of table rows with the requested factor values."""
+        return self.codes[self._rows(y, check_rng(rng))]
+
+
+
+class PosteriorTableRepresentation(TableRepresentation):
+    """A table of encodings with per-sample diagonal Gaussian posteriors."""
+
+    def posterior(self, y, rng=None):
+        """``(means, variances)`` of the posteriors of matching rows (first of duplicates
+        when ``rng`` is None)."""
+        rows = self._rows(y, rng)
+        return self.codes[rows], self.variances[rows]
+
+
+def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=None):
+    """Wrap a user's encodings as a representation.
+
+    Parameters
+    ----------
+    factors : int array of shape (n, K)
+        Ground-truth factor value indices of each encoded example.
+    codes : float array of shape (n, L)
+        Posterior means (the representation).
+    variances : float array of shape (n, L), optional
+        Posterior variances; they enable the exact (mixture-of-Gaussians)
+        information estimator, as in the paper.
+    factor_names : sequence of str, optional
+    factor_sizes : sequence of int, optional
+        Number of values per factor (default: largest observed value + 1).
+    """
+    cls = TableRepresentation if variances is None else PosteriorTableRepresentation
+    return cls(factors, codes, variances, factor_names, factor_sizes)
+
+
+def load_encodings(path) -> TableRepresentation:
+    """Read an encodings ``.npz`` (keys: factors, codes, optional variances,
+    factor_names, factor_sizes) without pickle and validate it."""
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"encodings file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            keys = set(data.files)
+            missing = [k for k in ("factors", "codes") if k not in keys]
+            if missing:
+                raise BenchmarkError(
+                    f"{path.name}: missing key(s) {', '.join(missing)}; found {sorted(keys)}")
+            unknown = sorted(keys - set(ENCODING_KEYS))
+            if unknown:
+                raise BenchmarkError(
+                    f"{path.name}: unexpected key(s) {unknown}; allowed: {', '.join(ENCODING_KEYS)}")
+            arrays = {k: data[k] for k in keys}
+    except BenchmarkError:
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise BenchmarkError(
+                f"{path.name} holds Python objects, which are not loaded (no pickle); "
+                "save names as a fixed-width string array, e.g. np.array(names, dtype=str)") from None
+        raise BenchmarkError(f"{path.name} is not a valid .npz file: {exc}") from None
+    except (OSError, EOFError) as exc:
+        raise BenchmarkError(f"{path.name} is not a readable .npz file: {exc}") from None
+    try:
+        rep = from_arrays(**arrays)
+    except BenchmarkError as exc:
+        raise BenchmarkError(f"{path.name}: {exc}") from None
+    rep.name = path.name
+    return rep

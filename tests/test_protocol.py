@@ -1,0 +1,123 @@
+"""The protocol runner end to end: outputs, determinism, resume, and clear errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmark import protocol
+from benchmark.cli import main, parse_levels
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args):
+    return main([*args, "--no-progress"])
+
+
+def test_quick_rotation_run_writes_every_output(tmp_path):
+    assert run_cli("--attack", "rotation", "--quick", "--metrics", "mig", "--out", str(tmp_path)) == 0
+    out = tmp_path / "rotation"
+    for name in ["scores.csv", "timings.csv", "summary.csv", "run.json", "sensitivity.png",
+                 "sensitivity.svg"]:
+        assert (out / name).exists(), name
+    scores = pd.read_csv(out / "scores.csv")
+    assert list(scores.columns) == ["attack", "level", "seed", "metric", "key", "score"]
+    assert list(pd.read_csv(out / "timings.csv").columns) == [
+        "attack", "level", "seed", "metric", "seconds"]
+    mig = scores[scores.key == "mig"].groupby("level")["score"].mean()
+    assert mig[1.0] < mig[0.0] - 0.3
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["attack"] == "rotation" and run["config"]["seeds"] == [0, 1, 2]
+    assert run["versions"]["numpy"] == np.__version__
+
+
+def test_script_entry_point_and_list():
+    out = subprocess.run([sys.executable, str(ROOT / "run_protocol.py"), "--list"],
+                         capture_output=True, text=True, check=True).stdout
+    for name in ["noise", "duplicate", "redundancy", "rotation", "synergy", "mig", "dsprites"]:
+        assert name in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--attack", "twist"], "unknown attack 'twist'"),
+    (["--attack", "noise", "--metrics", "nope"], "unknown metric 'nope'"),
+    (["--attack", "noise", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["--attack", "noise", "--levels", "0,-1"], "non-negative"),
+    (["--attack", "noise", "--levels", "a,b"], "--levels must be"),
+    (["--attack", "noise", "--seeds", "0"], "--seeds must be at least 1"),
+    (["--attack", "noise", "--encodings", "missing.npz"], "encodings file not found"),
+])
+def test_bad_input_gets_one_clear_line(args, message, tmp_path, capsys):
+    assert run_cli(*args, "--out", str(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_unknown_attack_from_a_shell_exits_nonzero():
+    proc = subprocess.run([sys.executable, str(ROOT / "run_protocol.py"), "--attack", "twist"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: unknown attack 'twist'")
+    assert "Traceback" not in proc.stderr
+
+
+def test_parse_levels():
+    assert parse_levels("0:1:5") == (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert parse_levels("2,0,1") == (0.0, 1.0, 2.0)
+
+
+def test_same_seed_gives_byte_identical_csvs(tmp_path):
+    args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2"]
+    assert run_cli(*args, "--out", str(tmp_path / "a")) == 0
+    assert run_cli(*args, "--out", str(tmp_path / "b")) == 0
+    for name in ["scores.csv", "summary.csv"]:
+        assert (tmp_path / "a/noise" / name).read_bytes() == (tmp_path / "b/noise" / name).read_bytes()
+
+
+def test_resume_reuses_finished_cells(tmp_path, monkeypatch):
+    args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2", "--out", str(tmp_path)]
+    assert run_cli(*args) == 0
+    first = (tmp_path / "noise/scores.csv").read_bytes()
+    calls = []
+    original = protocol.run_cell
+    monkeypatch.setattr(protocol, "run_cell", lambda *a, **k: calls.append(a) or original(*a, **k))
+    assert run_cli(*args, "--resume") == 0
+    assert calls == []  # every cell came from the store
+    assert (tmp_path / "noise/scores.csv").read_bytes() == first
+
+
+def test_interrupted_sweep_resumes_where_it_stopped(tmp_path, monkeypatch):
+    args = ["--attack", "rotation", "--quick", "--metrics", "mig", "--seeds", "2", "--out", str(tmp_path)]
+    original = protocol.run_cell
+    done = []
+
+    def flaky(config, cell, base=None):
+        if len(done) == 3:
+            raise KeyboardInterrupt
+        done.append(cell)
+        return original(config, cell, base)
+
+    monkeypatch.setattr(protocol, "run_cell", flaky)
+    assert run_cli(*args) == 130
+    assert len(list((tmp_path / "rotation/.cells").glob("*.json"))) == 3
+    recomputed = []
+    monkeypatch.setattr(protocol, "run_cell",
+                        lambda c, cell, base=None: recomputed.append(cell) or original(c, cell, base))
+    assert run_cli(*args, "--resume") == 0
+    assert len(recomputed) == 3 and not set(recomputed) & set(done)
+    fresh = tmp_path / "fresh"
+    monkeypatch.setattr(protocol, "run_cell", original)
+    assert run_cli(*args[:-1], str(fresh)) == 0
+    assert (fresh / "rotation/scores.csv").read_bytes() == (tmp_path / "rotation/scores.csv").read_bytes()
+
+
+def test_parallel_jobs_give_identical_scores(tmp_path):
+    args = ["--attack", "synergy", "--quick", "--metrics", "mig", "--seeds", "2"]
+    assert run_cli(*args, "--out", str(tmp_path / "serial")) == 0
+    assert run_cli(*args, "--jobs", "2", "--out", str(tmp_path / "parallel")) == 0
+    assert (tmp_path / "serial/synergy/scores.csv").read_bytes() == \
+        (tmp_path / "parallel/synergy/scores.csv").read_bytes()
