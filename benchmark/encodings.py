@@ -53,15 +53,21 @@ class EmpiricalFactorSpace(FactorSpace):
             out[k] = -np.sum(p * np.log(p))
         return out
 
-    def sample_with_fixed(self, factor: int, value: int, n: int, rng) -> np.ndarray:
-        """``n`` table rows (factor vectors) whose ``factor`` equals ``value``."""
+    def sample_matching(self, factor, values, rng):
+        """For each entry of ``values``, a random table row whose ``factor`` has that value."""
+        rng = check_rng(rng)
+        values = np.asarray(values, dtype=np.int64).reshape(-1)
         order, bounds = self._by_value[factor]
-        lo, hi = bounds[value], bounds[value + 1]
-        if hi == lo:
+        if values.size and (values.min() < 0 or values.max() >= self.sizes[factor]):
+            raise BenchmarkError(f"values of {self.names[factor]!r} must be in 0..{self.sizes[factor] - 1}")
+        lo, hi = bounds[values], bounds[values + 1]
+        if np.any(hi == lo):
+            value = int(values[np.argmax(hi == lo)])
             raise BenchmarkError(
                 f"the encodings have no row with {self.names[factor]} = {value}; "
                 "an intervention on this factor needs at least one")
-        return self.rows[order[rng.integers(lo, hi, size=int(n))]]
+        pick = lo + np.floor(rng.random(len(values)) * (hi - lo)).astype(np.int64)
+        return self.rows[order[pick]]
 
 
 class TableRepresentation(Representation):
@@ -206,3 +212,36 @@ def load_encodings(path) -> TableRepresentation:
         raise BenchmarkError(f"{path.name}: {exc}") from None
     rep.name = path.name
     return rep
+
+
+DSPRITES_COLUMNS = ("color", "shape", "scale", "orientation", "pos_x", "pos_y")
+
+
+def load_dsprites_factors(path) -> tuple[np.ndarray, tuple, tuple]:
+    """Factor table of the official dSprites ``.npz`` (its ``latents_classes``).
+
+    The colour column is dropped (it takes one value).  Only that array is read,
+    without pickle; the file's pickled ``metadata`` entry is never touched.
+
+    Returns
+    -------
+    factors : int64 array of shape (n, 5)
+    names : ("shape", "scale", "orientation", "pos_x", "pos_y")
+    sizes : (3, 6, 40, 32, 32)
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"dSprites file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if "latents_classes" not in data.files:
+                raise BenchmarkError(f"{path.name} has no 'latents_classes' array; is it the dSprites .npz?")
+            classes = np.asarray(data["latents_classes"])
+    except (ValueError, OSError, EOFError) as exc:
+        raise BenchmarkError(f"{path.name} is not a readable .npz file: {exc}") from None
+    if classes.ndim != 2 or classes.shape[1] != len(DSPRITES_COLUMNS):
+        raise BenchmarkError(
+            f"latents_classes must have shape (n, 6), got {classes.shape}")
+    space = FactorSpace.named("dsprites")
+    factors = space.check_factors(classes[:, 1:], "latents_classes")
+    return factors, space.names, space.sizes

@@ -105,6 +105,20 @@ class FactorSpace:
             raise BenchmarkError(f"n must be non-negative, got {n}")
         return np.stack([rng.integers(0, s, size=n) for s in self.sizes], axis=1)
 
+    def sample_matching(self, factor: int, values, rng: np.random.Generator) -> np.ndarray:
+        """One factor vector per entry of ``values``: factor ``factor`` set to that
+        value, the other factors drawn as :meth:`sample` draws them.
+
+        This is how intervention metrics (BetaVAE, FactorVAE) build batches that
+        share one factor; a data table overrides it to draw only rows it has.
+        """
+        values = np.asarray(values, dtype=np.int64).reshape(-1)
+        if not 0 <= factor < self.num_factors:
+            raise BenchmarkError(f"factor must be in 0..{self.num_factors - 1}, got {factor}")
+        y = self.sample(len(values), rng)
+        y[:, factor] = values
+        return self.check_factors(y, "values")
+
     def entropies(self) -> np.ndarray:
         """Entropy of each factor in nats, ``log(size)`` for a uniform factor."""
         return np.log(np.asarray(self.sizes, dtype=float))
