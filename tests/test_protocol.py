@@ -121,3 +121,15 @@ def test_parallel_jobs_give_identical_scores(tmp_path):
     assert run_cli(*args, "--jobs", "2", "--out", str(tmp_path / "parallel")) == 0
     assert (tmp_path / "serial/synergy/scores.csv").read_bytes() == \
         (tmp_path / "parallel/synergy/scores.csv").read_bytes()
+
+
+def test_dask_executor_gives_identical_scores(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert run_cli(*args, "--executor", "dask", "--scheduler", cluster.scheduler_address,
+                       "--out", str(tmp_path / "dask")) == 0
+    assert run_cli(*args, "--out", str(tmp_path / "local")) == 0
+    assert (tmp_path / "dask/noise/scores.csv").read_bytes() == \
+        (tmp_path / "local/noise/scores.csv").read_bytes()
