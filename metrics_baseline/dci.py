@@ -1,0 +1,180 @@
+"""Disentanglement, Completeness, Informativeness (Eastwood & Williams, 2018).
+
+disentanglement_lib's definition: one scikit-learn ``GradientBoostingClassifier``
+with default settings per factor, trained on codes to predict the factor; the
+absolute feature importances form the importance matrix ``R`` (codes x
+factors).
+
+* disentanglement: for each code, ``1 - H_K(R[code, :] / sum)`` (entropy in
+  base K, the number of factors), averaged with weights ``sum R[code, :] / sum R``;
+* completeness: for each factor, ``1 - H_L(R[:, factor] / sum)`` (base L, the
+  number of codes), averaged with weights ``sum R[:, factor] / sum R``;
+* informativeness: mean over factors of the classifier's train / test accuracy.
+
+The faithful version is slow (multi-class gradient boosting grows one tree per
+class per stage; a 40-valued factor means 4000 trees), so the protocol uses
+``dci_fast`` by default, which fits the same gradient-boosted trees to a
+subsample of the training points; its agreement with ``dci`` is measured in
+``benchmarks/compare_dci_fast.py`` and reported in the README.
+"""
+from __future__ import annotations
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.ensemble import GradientBoostingClassifier
+
+from benchmark.registry import register_metric
+from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int
+
+from ._sampling import sample_codes, seed_from
+
+#: Added to every importance before normalising, as in disentanglement_lib.
+_EPS = 1e-11
+
+
+def _one_minus_entropy(weights: np.ndarray, axis: int, base: int) -> np.ndarray:
+    """``1 - entropy`` (in ``base``) of ``weights`` normalised along ``axis``."""
+    p = weights + _EPS
+    p = p / p.sum(axis=axis, keepdims=True)
+    if base < 2:
+        # A single outcome carries no uncertainty: the score is 1 by definition.
+        return np.ones(p.shape[1 - axis])
+    return 1.0 - (-np.sum(p * np.log(p), axis=axis) / np.log(base))
+
+
+def _check_importance(importance) -> np.ndarray:
+    importance = np.asarray(importance, dtype=float)
+    if importance.ndim != 2 or 0 in importance.shape:
+        raise BenchmarkError(f"importance must be a non-empty (codes, factors) matrix, got shape {importance.shape}")
+    if not np.all(np.isfinite(importance)) or np.any(importance < 0):
+        raise BenchmarkError("importance must hold finite non-negative values")
+    return importance
+
+
+def disentanglement_per_code(importance) -> np.ndarray:
+    """``1 - H_K`` of each code's normalised importances over the K factors."""
+    importance = _check_importance(importance)
+    return _one_minus_entropy(importance, axis=1, base=importance.shape[1])
+
+
+def completeness_per_factor(importance) -> np.ndarray:
+    """``1 - H_L`` of each factor's normalised importances over the L codes."""
+    importance = _check_importance(importance)
+    return _one_minus_entropy(importance, axis=0, base=importance.shape[0])
+
+
+def disentanglement(importance) -> float:
+    """Importance-weighted mean of :func:`disentanglement_per_code`."""
+    importance = _check_importance(importance)
+    weights = importance if importance.sum() > 0 else np.ones_like(importance)
+    weights = weights.sum(axis=1) / weights.sum()
+    return float(np.sum(disentanglement_per_code(importance) * weights))
+
+
+def completeness(importance) -> float:
+    """Importance-weighted mean of :func:`completeness_per_factor`."""
+    importance = _check_importance(importance)
+    weights = importance if importance.sum() > 0 else np.ones_like(importance)
+    weights = weights.sum(axis=0) / weights.sum()
+    return float(np.sum(completeness_per_factor(importance) * weights))
+
+
+def _fit_factor(x_train, y_train, x_test, y_test, seed, max_train):
+    """Importances and accuracies of one factor's gradient-boosted trees."""
+    if max_train is not None and x_train.shape[0] > max_train:
+        rows = np.random.default_rng(seed).choice(x_train.shape[0], max_train, replace=False)
+        x_fit, y_fit = x_train[rows], y_train[rows]
+    else:
+        x_fit, y_fit = x_train, y_train
+    classes = np.unique(y_fit)
+    if classes.size < 2:
+        # Nothing to learn: every code is irrelevant and the constant is predicted.
+        return (np.zeros(x_train.shape[1]), float(np.mean(y_train == classes[0])),
+                float(np.mean(y_test == classes[0])))
+    model = GradientBoostingClassifier(random_state=seed)
+    model.fit(x_fit, y_fit)
+    return (np.abs(model.feature_importances_),
+            float(np.mean(model.predict(x_train) == y_train)),
+            float(np.mean(model.predict(x_test) == y_test)))
+
+
+def importance_matrix(codes_train, factors_train, codes_test, factors_test,
+                      random_state: int = 0, n_jobs: int | None = -1,
+                      max_train: int | None = None):
+    """Gradient-boosted-tree importance matrix and accuracies.
+
+    Parameters
+    ----------
+    codes_train, codes_test : ndarray of shape (n, L)
+    factors_train, factors_test : ndarray of shape (n, K), integer
+    random_state : int
+        Seeds one classifier per factor (results do not depend on ``n_jobs``).
+    n_jobs : int or None
+        Factors are fitted in parallel with joblib (``-1``: all cores).
+    max_train : int, optional
+        Fit each classifier on at most this many training points (a random
+        subsample; accuracies are still measured on all points).  ``None``
+        fits on all points, as the reference does.
+
+    Returns
+    -------
+    (importance, train_accuracy, test_accuracy): ``importance`` has shape
+    ``(L, K)``; the accuracies are per-factor arrays of shape ``(K,)``.
+    """
+    codes_train, factors_train = check_codes_factors(codes_train, factors_train)
+    codes_test, factors_test = check_codes_factors(codes_test, factors_test)
+    if codes_train.shape[1] != codes_test.shape[1]:
+        raise BenchmarkError(
+            f"codes_train and codes_test differ in width ({codes_train.shape[1]} != {codes_test.shape[1]})"
+        )
+    if factors_train.shape[1] != factors_test.shape[1]:
+        raise BenchmarkError(
+            f"factors_train and factors_test differ in width ({factors_train.shape[1]} != {factors_test.shape[1]})"
+        )
+    num_factors = factors_train.shape[1]
+    seeds = np.random.default_rng(random_state).integers(2**31, size=num_factors)
+    jobs = (delayed(_fit_factor)(codes_train, factors_train[:, k], codes_test, factors_test[:, k],
+                                 int(seeds[k]), max_train)
+            for k in range(num_factors))
+    if n_jobs == 1 or num_factors == 1:
+        results = [f(*a, **kw) for f, a, kw in jobs]
+    else:
+        results = Parallel(n_jobs=n_jobs)(jobs)
+    importance = np.stack([r[0] for r in results], axis=1)
+    return importance, np.array([r[1] for r in results]), np.array([r[2] for r in results])
+
+
+def compute(codes_train, factors_train, codes_test, factors_test, random_state: int = 0,
+            n_jobs: int | None = -1, max_train: int | None = None) -> dict:
+    """DCI of given codes and factors.
+
+    Returns
+    -------
+    dict with ``disentanglement``, ``completeness``, ``informativeness_train``
+    and ``informativeness_test``.  See :func:`importance_matrix` for the
+    parameters.
+    """
+    importance, train_acc, test_acc = importance_matrix(
+        codes_train, factors_train, codes_test, factors_test, random_state, n_jobs, max_train)
+    return {
+        "disentanglement": disentanglement(importance),
+        "completeness": completeness(importance),
+        "informativeness_train": float(np.mean(train_acc)),
+        "informativeness_test": float(np.mean(test_acc)),
+    }
+
+
+def _sampled(rep, rng, num_train, num_test, n_jobs, max_train):
+    num_train = check_positive_int(num_train, "num_train", 2)
+    num_test = check_positive_int(num_test, "num_test", 2)
+    codes_train, factors_train = sample_codes(rep, num_train, rng)
+    codes_test, factors_test = sample_codes(rep, num_test, rng)
+    return compute(codes_train, factors_train, codes_test, factors_test,
+                   random_state=seed_from(rng), n_jobs=n_jobs, max_train=max_train)
+
+
+@register_metric("dci", headline="disentanglement", default=False,
+                 quick={"num_train": 1000, "num_test": 500})
+def dci(rep, rng, num_train: int = 10000, num_test: int = 5000, n_jobs: int | None = -1) -> dict:
+    """Faithful DCI: gradient-boosted trees on all ``num_train`` points (slow)."""
+    return _sampled(rep, rng, num_train, num_test, n_jobs, None)

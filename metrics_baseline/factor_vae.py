@@ -1,0 +1,148 @@
+"""The FactorVAE metric (Kim & Mnih, 2018), disentanglement_lib's definition.
+
+Global per-dimension variances (``ddof=1``) come from freely drawn codes;
+dimensions whose standard deviation is below ``prune_threshold`` are treated as
+collapsed and ignored.  One vote: pick a factor uniformly, draw a batch in
+which that factor takes one value, and pair the factor with the active
+dimension of smallest ``local variance / global variance``.  The classifier
+maps each dimension to the factor it received most training votes for; the
+score is the fraction of evaluation votes it gets right.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from benchmark.registry import register_metric
+from benchmark.validation import BenchmarkError, check_codes, check_positive_int
+
+from ._sampling import _sample_batch, encode_batches, sample_codes
+
+
+def global_variances(codes) -> np.ndarray:
+    """Per-dimension variance (``ddof=1``) of an ``(n, L)`` code array."""
+    codes = check_codes(codes, "variance_codes")
+    if codes.shape[0] < 2:
+        raise BenchmarkError("variance_codes needs at least two rows")
+    return np.var(codes, axis=0, ddof=1)
+
+
+def votes(batch_codes, labels, variances, active, num_factors: int) -> np.ndarray:
+    """Vote matrix ``(num_factors, L)`` of batches of codes.
+
+    Parameters
+    ----------
+    batch_codes : ndarray of shape (n, batch_size, L)
+        Codes of ``n`` batches, each with one factor held fixed.
+    labels : ndarray of shape (n,)
+        The factor held fixed in each batch.
+    variances : ndarray of shape (L,)
+        Global variances.
+    active : ndarray of bool, shape (L,)
+        Dimensions taking part in the vote.
+    num_factors : int
+    """
+    batch_codes = np.asarray(batch_codes, dtype=float)
+    if batch_codes.ndim != 3 or batch_codes.shape[2] != variances.shape[0]:
+        raise BenchmarkError(
+            f"batch codes must have shape (n, batch_size, {variances.shape[0]}), got {batch_codes.shape}"
+        )
+    if batch_codes.shape[1] < 2:
+        raise BenchmarkError("batch_size must be at least 2 to estimate a variance")
+    if not np.all(np.isfinite(batch_codes)):
+        raise BenchmarkError("batch codes contain NaN or infinite values")
+    labels = np.asarray(labels, dtype=np.int64)
+    if labels.shape != (batch_codes.shape[0],):
+        raise BenchmarkError(
+            f"labels must have shape ({batch_codes.shape[0]},), got {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_factors):
+        raise BenchmarkError(f"labels must lie in 0..{num_factors - 1}")
+    dims = np.flatnonzero(active)
+    local = np.var(batch_codes[:, :, dims], axis=1, ddof=1)
+    winner = dims[np.argmin(local / variances[dims], axis=1)]
+    counts = np.bincount(labels * variances.shape[0] + winner,
+                         minlength=num_factors * variances.shape[0])
+    return counts.reshape(num_factors, variances.shape[0])
+
+
+def compute(variance_codes, train_codes, train_labels, eval_codes, eval_labels,
+            num_factors: int | None = None, prune_threshold: float = 0.05) -> dict:
+    """FactorVAE metric of given codes.
+
+    Parameters
+    ----------
+    variance_codes : ndarray of shape (m, L)
+        Freely drawn codes for the global variances.
+    train_codes, eval_codes : ndarray of shape (n, batch_size, L)
+        Batches of codes, each with one factor held fixed.
+    train_labels, eval_labels : ndarray of shape (n,)
+        The factor held fixed in each batch.
+    num_factors : int, optional
+        Number of factors (default: largest label + 1).
+    prune_threshold : float, default 0.05
+        Dimensions whose global standard deviation is below this are ignored.
+
+    Returns
+    -------
+    dict with ``train_accuracy``, ``eval_accuracy`` and ``num_active_dims``
+    (all zero when every dimension is pruned).
+    """
+    variances = global_variances(variance_codes)
+    prune_threshold = _check_threshold(prune_threshold)
+    active = np.sqrt(variances) >= prune_threshold
+    if num_factors is None:
+        num_factors = int(max(np.max(train_labels, initial=0), np.max(eval_labels, initial=0))) + 1
+    num_factors = check_positive_int(num_factors, "num_factors")
+    if not active.any():
+        return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
+    train_votes = votes(train_codes, train_labels, variances, active, num_factors)
+    eval_votes = votes(eval_codes, eval_labels, variances, active, num_factors)
+    # Majority vote per dimension; ties (and unvoted dimensions) go to the lowest factor.
+    classifier = np.argmax(train_votes, axis=0)
+    columns = np.arange(variances.shape[0])
+    return {
+        "train_accuracy": _accuracy(train_votes, classifier, columns),
+        "eval_accuracy": _accuracy(eval_votes, classifier, columns),
+        "num_active_dims": float(active.sum()),
+    }
+
+
+def _check_threshold(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) \
+            or not np.isfinite(value) or value < 0:
+        raise BenchmarkError(f"prune_threshold must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _accuracy(vote_matrix, classifier, columns) -> float:
+    total = vote_matrix.sum()
+    return float(vote_matrix[classifier, columns].sum() / total) if total else 0.0
+
+
+def generate(rep, num_points: int, batch_size: int, rng: np.random.Generator):
+    """``num_points`` batches of codes of ``rep`` with one factor fixed, and the labels."""
+    labels = rng.integers(0, rep.space.num_factors, size=num_points)
+    factors = _sample_batch(rep, labels, batch_size, rng)  # (n, batch, K)
+    return encode_batches(rep, factors, rng), labels
+
+
+@register_metric("factor_vae", headline="eval_accuracy", default=True,
+                 quick={"num_train": 1000, "num_eval": 500, "num_variance_estimate": 2000})
+def factor_vae(rep, rng, batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
+               num_variance_estimate: int = 10000, prune_threshold: float = 0.05) -> dict:
+    """FactorVAE metric of ``rep``: ``train_accuracy``, ``eval_accuracy`` (headline),
+    ``num_active_dims``."""
+    batch_size = check_positive_int(batch_size, "batch_size", 2)
+    num_train = check_positive_int(num_train, "num_train")
+    num_eval = check_positive_int(num_eval, "num_eval")
+    num_variance_estimate = check_positive_int(num_variance_estimate, "num_variance_estimate", 2)
+    prune_threshold = _check_threshold(prune_threshold)
+    variance_codes, _ = sample_codes(rep, num_variance_estimate, rng)
+    variances = global_variances(variance_codes)
+    if not (np.sqrt(variances) >= prune_threshold).any():
+        # Nothing to vote with: skip generating the batches.
+        return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
+    train_codes, train_labels = generate(rep, num_train, batch_size, rng)
+    eval_codes, eval_labels = generate(rep, num_eval, batch_size, rng)
+    return compute(variance_codes, train_codes, train_labels, eval_codes, eval_labels,
+                   num_factors=rep.space.num_factors, prune_threshold=prune_threshold)

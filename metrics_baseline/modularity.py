@@ -1,0 +1,116 @@
+"""Modularity and explicitness (Ridgeway & Zemel, 2018), disentanglement_lib's definition.
+
+Modularity: from the mutual-information matrix ``m`` (codes x factors) of the
+training codes discretised into 20 equal-width bins, each code scores
+``1 - (sum_j m_ij^2 - max_j m_ij^2) / (max_j m_ij^2 * (K - 1))`` (0 for a code
+with no information about any factor); the result is the mean over codes.
+
+Explicitness: codes are standardised with the training mean and standard
+deviation; per factor a scikit-learn ``LogisticRegression`` (default settings)
+predicts the factor from all codes, scored by the one-vs-rest ROC-AUC averaged
+over classes (macro); the result is the mean over factors.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+
+from benchmark.histogram import discrete_mutual_info, discretize
+from benchmark.registry import register_metric
+from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int
+
+from ._sampling import sample_codes
+
+
+def modularity_from_mi(mutual_information) -> float:
+    """Mean modularity over codes of a ``(codes, factors)`` mutual-information matrix."""
+    mi = np.asarray(mutual_information, dtype=float)
+    if mi.ndim != 2 or 0 in mi.shape or not np.all(np.isfinite(mi)):
+        raise BenchmarkError(f"mutual_information must be a finite 2-D matrix, got shape {mi.shape}")
+    squared = mi**2
+    top = squared.max(axis=1)
+    num_factors = mi.shape[1]
+    per_code = np.zeros(mi.shape[0])
+    informative = top > 0
+    if num_factors == 1:
+        per_code[informative] = 1.0  # a code can only carry the one factor there is
+    else:
+        rest = squared.sum(axis=1) - top
+        per_code[informative] = 1.0 - rest[informative] / (top[informative] * (num_factors - 1))
+    return float(np.mean(per_code))
+
+
+def roc_auc_ovr(labels, probabilities, classes) -> float:
+    """Macro one-vs-rest ROC-AUC.
+
+    Column ``c`` of ``probabilities`` scores class ``classes[c]``; classes
+    absent from ``labels`` (or the only one present) have no AUC and are left
+    out.  Ties count one half, as in ``sklearn.metrics.roc_auc_score``.
+    """
+    labels = np.asarray(labels)
+    ranks = rankdata(probabilities, axis=0)
+    aucs = []
+    for c, cls in enumerate(classes):
+        positive = labels == cls
+        n_pos = int(positive.sum())
+        n_neg = labels.shape[0] - n_pos
+        if n_pos == 0 or n_neg == 0:
+            continue
+        rank_sum = ranks[positive, c].sum()
+        aucs.append((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(np.mean(aucs)) if aucs else 0.5
+
+
+def explicitness_per_factor(x_train, y_train, x_test, y_test):
+    """``(train AUC, test AUC)`` of a logistic regression predicting one factor."""
+    classes = np.unique(y_train)
+    if classes.size < 2:
+        return 0.5, 0.5  # a constant factor: no classifier, an uninformative score
+    model = LogisticRegression()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    return (roc_auc_ovr(y_train, model.predict_proba(x_train), model.classes_),
+            roc_auc_ovr(y_test, model.predict_proba(x_test), model.classes_))
+
+
+def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int = 20) -> dict:
+    """Modularity and explicitness of given codes and factors.
+
+    Returns
+    -------
+    dict with ``modularity``, ``explicitness`` (test AUC) and ``explicitness_train``.
+    """
+    codes_train, factors_train = check_codes_factors(codes_train, factors_train)
+    codes_test, factors_test = check_codes_factors(codes_test, factors_test)
+    if codes_test.shape[1] != codes_train.shape[1] or factors_test.shape[1] != factors_train.shape[1]:
+        raise BenchmarkError("training and test arrays differ in their number of codes or factors")
+    num_bins = check_positive_int(num_bins, "num_bins")
+    mi = discrete_mutual_info(discretize(codes_train, num_bins), factors_train)
+    mean = codes_train.mean(axis=0)
+    std = codes_train.std(axis=0)
+    std = np.where(std > 0, std, 1.0)  # a constant code stays 0 instead of becoming NaN
+    x_train = (codes_train - mean) / std
+    x_test = (codes_test - mean) / std
+    scores = np.array([explicitness_per_factor(x_train, factors_train[:, k], x_test, factors_test[:, k])
+                       for k in range(factors_train.shape[1])])
+    return {
+        "modularity": modularity_from_mi(mi),
+        "explicitness": float(scores[:, 1].mean()),
+        "explicitness_train": float(scores[:, 0].mean()),
+    }
+
+
+@register_metric("modularity", headline="modularity", default=False,
+                 quick={"num_train": 2000, "num_test": 1000})
+def modularity(rep, rng, num_train: int = 10000, num_test: int = 5000, num_bins: int = 20) -> dict:
+    """Modularity (headline) and explicitness of ``rep``."""
+    num_train = check_positive_int(num_train, "num_train", 2)
+    num_test = check_positive_int(num_test, "num_test", 2)
+    codes_train, factors_train = sample_codes(rep, num_train, rng)
+    codes_test, factors_test = sample_codes(rep, num_test, rng)
+    return compute(codes_train, factors_train, codes_test, factors_test, num_bins)
