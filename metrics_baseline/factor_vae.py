@@ -59,7 +59,10 @@ def votes(batch_codes, labels, variances, active, num_factors: int) -> np.ndarra
         raise BenchmarkError(f"labels must lie in 0..{num_factors - 1}")
     dims = np.flatnonzero(active)
     local = np.var(batch_codes[:, :, dims], axis=1, ddof=1)
-    winner = dims[np.argmin(local / variances[dims], axis=1)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # A zero-variance dimension kept by ``prune_threshold=0`` gives 0/0 = NaN,
+        # which argmin picks first, as in the reference.
+        winner = dims[np.argmin(local / variances[dims], axis=1)]
     counts = np.bincount(labels * variances.shape[0] + winner,
                          minlength=num_factors * variances.shape[0])
     return counts.reshape(num_factors, variances.shape[0])

@@ -63,9 +63,10 @@ def score_matrix(codes_train, factors_train, codes_test=None, factors_test=None,
             f"test arrays have {codes_test.shape[1]} codes / {factors_test.shape[1]} factors, "
             f"training arrays {num_codes} / {num_factors}"
         )
-    seeds = np.random.default_rng(random_state).integers(2**31, size=(num_codes, num_factors))
+    # One seed per factor, shared by all latents, so permuting latents changes nothing.
+    seeds = np.random.default_rng(random_state).integers(2**31, size=num_factors)
     jobs = [delayed(_svm_accuracy)(codes_train[:, i], factors_train[:, j], codes_test[:, i],
-                                   factors_test[:, j], int(seeds[i, j]))
+                                   factors_test[:, j], int(seeds[j]))
             for i in range(num_codes) for j in range(num_factors)]
     if n_jobs == 1:
         values = [f(*a, **kw) for f, a, kw in jobs]
