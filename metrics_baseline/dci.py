@@ -14,7 +14,7 @@ factors).
 The faithful version is slow (multi-class gradient boosting grows one tree per
 class per stage; a 40-valued factor means 4000 trees), so the protocol uses
 ``dci_fast`` by default: the same scores and sample sizes, with the importances
-and accuracies taken from a random forest (50 trees of depth <= 8 considering
+and accuracies taken from a random forest (20 trees of depth <= 12 considering
 every code at each split, multi-class in one tree) instead of 100 stages of one
 tree per class.  Its agreement with ``dci`` is measured by
 ``benchmarks/compare_dci_fast.py`` and reported in the README.
@@ -85,16 +85,16 @@ def completeness(importance) -> float:
 MODELS = ("gbt", "forest")
 
 #: Settings of the fast variant's forest (see ``dci_fast``).
-FOREST_PARAMS = {"n_estimators": 50, "max_depth": 8, "max_features": None}
+FOREST_PARAMS = {"n_estimators": 20, "max_depth": 12, "max_features": None}
 
 
-def _make_model(model, seed):
+def _make_model(model, seed, forest_params):
     if model == "gbt":
         return GradientBoostingClassifier(random_state=seed)
-    return RandomForestClassifier(random_state=seed, **FOREST_PARAMS)
+    return RandomForestClassifier(random_state=seed, **forest_params)
 
 
-def _fit_factor(x_train, y_train, x_test, y_test, seed, max_train, model="gbt"):
+def _fit_factor(x_train, y_train, x_test, y_test, seed, max_train, model, forest_params):
     """Importances and accuracies of one factor's tree model."""
     if max_train is not None and x_train.shape[0] > max_train:
         rows = np.random.default_rng(seed).choice(x_train.shape[0], max_train, replace=False)
@@ -106,7 +106,7 @@ def _fit_factor(x_train, y_train, x_test, y_test, seed, max_train, model="gbt"):
         # Nothing to learn: every code is irrelevant and the constant is predicted.
         return (np.zeros(x_train.shape[1]), float(np.mean(y_train == classes[0])),
                 float(np.mean(y_test == classes[0])))
-    fitted = _make_model(model, seed).fit(x_fit, y_fit)
+    fitted = _make_model(model, seed, forest_params).fit(x_fit, y_fit)
     return (np.abs(fitted.feature_importances_),
             float(np.mean(fitted.predict(x_train) == y_train)),
             float(np.mean(fitted.predict(x_test) == y_test)))
@@ -166,7 +166,7 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test,
     order = _canonical_order(codes_train)
     x_train, x_test = codes_train[:, order], codes_test[:, order]
     jobs = (delayed(_fit_factor)(x_train, factors_train[:, k], x_test, factors_test[:, k],
-                                 int(seeds[k]), max_train, model)
+                                 int(seeds[k]), max_train, model, dict(FOREST_PARAMS))
             for k in range(num_factors))
     if n_jobs == 1 or num_factors == 1:
         results = [f(*a, **kw) for f, a, kw in jobs]
