@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -78,8 +79,12 @@ def explicitness_per_factor(x_train, y_train, x_test, y_test):
             roc_auc_ovr(y_test, model.predict_proba(x_test), model.classes_))
 
 
-def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int = 20) -> dict:
+def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int = 20,
+            n_jobs: int | None = -1) -> dict:
     """Modularity and explicitness of given codes and factors.
+
+    The per-factor classifiers are fitted in parallel threads (``n_jobs``);
+    the result does not depend on ``n_jobs``.
 
     Returns
     -------
@@ -96,8 +101,12 @@ def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int 
     std = np.where(std > 0, std, 1.0)  # a constant code stays 0 instead of becoming NaN
     x_train = (codes_train - mean) / std
     x_test = (codes_test - mean) / std
-    scores = np.array([explicitness_per_factor(x_train, factors_train[:, k], x_test, factors_test[:, k])
-                       for k in range(factors_train.shape[1])])
+    jobs = [delayed(explicitness_per_factor)(x_train, factors_train[:, k], x_test, factors_test[:, k])
+            for k in range(factors_train.shape[1])]
+    if n_jobs == 1:
+        scores = np.array([f(*a, **kw) for f, a, kw in jobs])
+    else:
+        scores = np.array(Parallel(n_jobs=n_jobs, prefer="threads")(jobs))
     return {
         "modularity": modularity_from_mi(mi),
         "explicitness": float(scores[:, 1].mean()),
@@ -107,10 +116,11 @@ def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int 
 
 @register_metric("modularity", headline="modularity", default=False,
                  quick={"num_train": 2000, "num_test": 1000})
-def modularity(rep, rng, num_train: int = 10000, num_test: int = 5000, num_bins: int = 20) -> dict:
+def modularity(rep, rng, num_train: int = 10000, num_test: int = 5000, num_bins: int = 20,
+               n_jobs: int | None = -1) -> dict:
     """Modularity (headline) and explicitness of ``rep``."""
     num_train = check_positive_int(num_train, "num_train", 2)
     num_test = check_positive_int(num_test, "num_test", 2)
     codes_train, factors_train = sample_codes(rep, num_train, rng)
     codes_test, factors_test = sample_codes(rep, num_test, rng)
-    return compute(codes_train, factors_train, codes_test, factors_test, num_bins)
+    return compute(codes_train, factors_train, codes_test, factors_test, num_bins, n_jobs)
