@@ -1,0 +1,51 @@
+"""UniBound and its redundancy/synergy companions, registered as metric ``unibound``."""
+from __future__ import annotations
+
+from benchmark.estimators import informations, resolve_estimator
+from benchmark.registry import register_metric
+from benchmark.validation import check_rng
+
+from .bounds import aggregate, pid_bounds
+
+QUICK = {"num_eval": 2000, "num_components": 2000, "num_samples": 2000}
+
+
+def estimator_used(rep, estimator: str = "auto") -> str:
+    """The estimator (``"exact"`` or ``"knn"``) :func:`unibound` uses on ``rep``.
+
+    Scores are floats only, so the runner records this alongside them (in
+    ``run.json``).
+    """
+    return resolve_estimator(rep, estimator)
+
+
+@register_metric("unibound", headline="unibound", default=True, quick=QUICK)
+def unibound(rep, rng, estimator: str = "auto", num_eval: int = 10000,
+             num_components: int = 10000, num_samples: int = 10000, k: int = 3) -> dict:
+    """UniBound (Tokui & Sato 2022) and the other PID bound scores.
+
+    Parameters
+    ----------
+    rep : Representation
+    rng : numpy.random.Generator
+    estimator : {"auto", "exact", "knn"}
+        ``auto``: the exact mixture-of-Gaussians estimator for Gaussian
+        representations and posterior tables, k-nearest neighbours otherwise
+        (see :func:`estimator_used`).
+    num_eval, num_components : int
+        Monte Carlo sizes of the exact estimator.
+    num_samples, k : int
+        Sample size and neighbour count of the kNN estimator.
+
+    Returns
+    -------
+    dict
+        ``unibound`` (headline), ``unibound_u``, ``redundancy_l``,
+        ``redundancy_u``, ``synergy_l``, ``synergy_u``, ``mi``.
+    """
+    info = informations(rep, check_rng(rng), estimator=estimator, num_eval=num_eval,
+                        num_components=num_components, num_samples=num_samples, k=k)
+    return aggregate(pid_bounds(info.single, info.rest, info.joint, info.entropy))
+
+
+unibound.estimator_used = estimator_used
