@@ -81,6 +81,21 @@ class Informations:
     entropy: np.ndarray
     estimator: str
 
+    @classmethod
+    def zeros(cls, num_factors, dim, entropy, estimator):
+        return cls(np.zeros((num_factors, dim)), np.zeros((num_factors, dim)),
+                   np.zeros(num_factors), np.asarray(entropy, dtype=float), estimator)
+
+    def store(self, key, factor, value):
+        """Set the information of ``factor`` for the subset ``key`` (see :func:`_subsets`)."""
+        kind, l = key
+        if kind == "all":
+            self.joint[factor] = value
+        elif kind == "rest":
+            self.rest[factor, l] = value
+        else:
+            self.single[factor, l] = value
+
 
 # ----------------------------------------------------------------------------------------------
 # dispatch
@@ -639,20 +654,8 @@ def mixture_informations(rep, rng, num_eval: int = 10000, num_components: int = 
         raise BenchmarkError(f"max_memory_mb must be positive, got {max_memory_mb!r}")
     space, dim = rep.space, rep.dim
     num_factors = space.num_factors
-    single = np.zeros((num_factors, dim))
-    rest = np.zeros((num_factors, dim))
-    joint = np.zeros(num_factors)
-    entropy = np.asarray(space.entropies(), dtype=float)
-    results = {("all", -1): joint}
-
-    def store(key, k, value):
-        kind, l = key
-        if kind == "all":
-            joint[k] = value
-        elif kind == "rest":
-            rest[k, l] = value
-        else:
-            single[k, l] = value
+    result = Informations.zeros(num_factors, dim, space.entropies(), "exact")
+    entropy, store = result.entropy, result.store
 
     if getattr(rep, "is_gaussian", False):
         cov = _regularised(np.asarray(rep.cov, dtype=float))
@@ -708,7 +711,7 @@ def mixture_informations(rep, rng, num_eval: int = 10000, num_components: int = 
         raise BenchmarkError(
             f"the exact estimator needs a Gaussian representation or posterior variances; "
             f"{getattr(rep, 'name', type(rep).__name__)!r} has neither")
-    return Informations(single, rest, joint, entropy, "exact")
+    return result
 
 
 # ----------------------------------------------------------------------------------------------
@@ -799,17 +802,10 @@ def knn_informations(rep, rng, num_samples: int = 10000, k: int = 3) -> Informat
     z = np.asarray(rep.encode(y, rng), dtype=float)
     std = z.std(axis=0)
     z = z / np.where(std > 0, std, 1.0)
-    num_factors, dim = y.shape[1], z.shape[1]
-    single, rest, joint = np.zeros((num_factors, dim)), np.zeros((num_factors, dim)), np.zeros(num_factors)
-    for (kind, l), subset in _subsets(dim):
+    result = Informations.zeros(y.shape[1], z.shape[1], rep.space.entropies(), "knn")
+    for key, subset in _subsets(z.shape[1]):
         codes = np.ascontiguousarray(z[:, subset])
         tree = cKDTree(codes)
-        for f in range(num_factors):
-            value = _knn_mi_labels(codes, y[:, f], k, tree)
-            if kind == "all":
-                joint[f] = value
-            elif kind == "rest":
-                rest[f, l] = value
-            else:
-                single[f, l] = value
-    return Informations(single, rest, joint, np.asarray(rep.space.entropies(), float), "knn")
+        for f in range(y.shape[1]):
+            result.store(key, f, _knn_mi_labels(codes, y[:, f], k, tree))
+    return result
