@@ -17,7 +17,15 @@ class per stage; a 40-valued factor means 4000 trees), so the protocol uses
 and accuracies taken from a random forest (20 trees of depth <= 12 considering
 every code at each split, multi-class in one tree) instead of 100 stages of one
 tree per class.  Its agreement with ``dci`` is measured by
-``benchmarks/compare_dci_fast.py`` and reported in the README.
+``benchmarks/compare_dci_fast.py`` and reported in the README.  Measured on
+the dsprites ideal representation at 10,000 / 5,000 points (same codes for
+both): identical scores on the ideal and redundancy(1) cases; disentanglement
++0.02 on rotation(1), +0.01 on synergy(1), but -0.28 on noise(1), where a
+factor is poorly predictable and the deeper forest spreads importance over
+noise codes; test informativeness is higher than the reference's (the forest
+predicts 40-valued factors better than 100 boosting stages do).  Treat
+``dci_fast`` as a trend detector, and ``dci`` as the number to compare with
+published values.
 """
 from __future__ import annotations
 
