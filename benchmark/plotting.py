@@ -43,10 +43,35 @@ def metric_colours(metrics) -> dict:
     return colours
 
 
+_MARKERS = ["s", "^", "v", "D", "P", "X", "*", "h", "<", ">"]
+_DASHES = [(None, None), (6, 2), (3, 1.5, 1, 1.5), (1, 1.2), (5, 1.5, 1, 1.5, 1, 1.5), (8, 3),
+           (2, 2), (4, 1)]
+
+
+def metric_style(metric: str, rank: int) -> dict:
+    """Line style: UniBound thick black; others distinct markers and dash patterns,
+    with markers shrinking in drawing order so lines that coincide stay visible."""
+    if metric == HIGHLIGHT:
+        return {"lw": 3.2, "marker": "o", "ms": 6, "zorder": 6}
+    style = {"lw": max(2.6 - 0.25 * rank, 1.0), "marker": _MARKERS[rank % len(_MARKERS)],
+             "ms": max(8.5 - 1.0 * rank, 3.5), "zorder": 3 + 0.01 * rank}
+    dashes = _DASHES[rank % len(_DASHES)]
+    if dashes[0] is not None:
+        style["dashes"] = dashes
+    return style
+
+
 def metric_order(metrics) -> list:
     known = [HIGHLIGHT] + _BUILTIN_ORDER
     present = set(metrics)
     return [m for m in known if m in present] + sorted(present - set(known))
+
+
+def styles_rank(metric: str) -> int:
+    """A metric's fixed position for styling (built-ins first, then plugins by name)."""
+    if metric in _BUILTIN_ORDER:
+        return _BUILTIN_ORDER.index(metric)
+    return len(_BUILTIN_ORDER) + sum(map(ord, metric)) % 5
 
 
 def t_interval(values, confidence: float = 0.95):
@@ -109,10 +134,8 @@ def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, legend
         levels = np.asarray(grouped.mean().index, dtype=float)
         means = grouped.mean().to_numpy()
         bands = np.array([t_interval(v) for _, v in grouped])
-        highlight = metric == HIGHLIGHT
         ax.plot(levels, means, color=colours[metric], label=display_name(metric),
-                lw=3.0 if highlight else 1.6, marker="o", ms=5 if highlight else 3.5,
-                zorder=5 if highlight else 3)
+                **metric_style(metric, styles_rank(metric)))
         ax.fill_between(levels, np.clip(bands[:, 0], -1e9, None), bands[:, 1],
                         color=colours[metric], alpha=0.18, lw=0, zorder=2)
     _set_level_axis(ax, frame["level"].unique(), level_label(attack))
@@ -129,7 +152,7 @@ def sensitivity_figure(scores, headlines, attack, dataset, path):
     draw_sensitivity(ax, frame, colours, attack, legend=False)
     ax.set_title(f"Metric sensitivity to the {attack} attack ({dataset}); band: 95% CI over seeds",
                  fontsize=10)
-    ax.set_ylim(-0.03, 1.05 if frame["score"].max() <= 1.05 else None)
+    ax.set_ylim(-0.04, 1.06 if frame["score"].max() <= 1.05 else None)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), title="metric")
     _save(fig, path, vector=True)
 
@@ -151,8 +174,9 @@ def sensitivity_grid(sweeps: dict, headlines: dict, dataset: str, path):
         ax.set_title(name, fontsize=11)
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    handles = [plt.Line2D([], [], color=colours[m], lw=3 if m == HIGHLIGHT else 1.6, marker="o",
-                          label=display_name(m)) for m in metric_order(all_metrics)]
+    handles = [plt.Line2D([], [], color=colours[m], label=display_name(m),
+                          **{k: v for k, v in metric_style(m, styles_rank(m)).items() if k != "zorder"})
+               for m in metric_order(all_metrics)]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
                bbox_to_anchor=(0.5, -0.02), frameon=False)
     fig.suptitle(f"How each metric responds to each entanglement attack ({dataset} ideal "

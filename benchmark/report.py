@@ -48,10 +48,8 @@ def headlines_of(metrics) -> dict:
 
 def _estimator_info(config, base) -> dict:
     """Which information estimator each PID metric used (recorded in run.json)."""
-    try:
-        from metrics_pid import estimator_used
-    except ImportError:
-        return {}
+    from metrics_pid import estimator_used
+
     params = config.metric_params.get("unibound", {})
     return {"unibound": estimator_used(base, params.get("estimator", "auto"))}
 
@@ -94,13 +92,16 @@ def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.D
     if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
         plotting.paper_figure(scores, headlines, PAPER_METRICS, attack_dir / "paper_figure.png",
                               dataset)
-    profile = pid_profile_over_levels(config, base)
+    profile, unattacked = pid_profile_over_levels(config, base)
+    if unattacked is not None:
+        atomic_write_csv(attack_dir / "pid_profile_unattacked.csv", unattacked, _FLOAT_FORMAT)
     if profile is not None:
         atomic_write_csv(attack_dir / "pid_profile.csv", profile, _FLOAT_FORMAT)
         plotting.pid_profile_figure(
             profile, config.attack,
-            f"PID profile under the {config.attack} attack ({dataset}, seed 0): best latent per "
-            "factor, bounds normalised by H(factor)", attack_dir / "pid_profile.png")
+            f"PID profile under the {config.attack} attack ({dataset}, seed 0): bounds on the "
+            "unique, redundant and synergistic information of the factor\n(maximum over latents, "
+            "normalised by H(factor); band: lower to upper bound)", attack_dir / "pid_profile.png")
 
 
 def _dataset_label(config, base) -> str:
@@ -108,16 +109,15 @@ def _dataset_label(config, base) -> str:
 
 
 def pid_profile_over_levels(config, base):
-    """Per factor and level: bounds of U, R, S for the factor's best latent (seed 0).
+    """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
 
-    The best latent is the one with the largest lower bound on unique
-    information, the latent UniBound credits; for R and S the maximum over
-    latents is shown, matching how the redundancy and synergy scores aggregate.
+    The maximum over latents is how UniBound and the redundancy and synergy
+    scores aggregate before averaging over factors.  Also returns the full
+    per-latent table at level 0 (the unattacked representation), or None.
     """
-    try:
-        from metrics_pid import pid_profile
-    except ImportError:
-        return None
+    if "unibound" not in [get_metric(m).name for m in config.metrics]:
+        return None, None
+    from metrics_pid import pid_profile
     import attacks as attack_registry
 
     from .protocol import attack_rng, metric_rng
@@ -126,17 +126,19 @@ def pid_profile_over_levels(config, base):
     params = dict(config.metric_params.get("unibound", {}))
     quick = get_metric("unibound").quick_params if config.quick else {}
     params = {**quick, **params}
-    frames = []
+    frames, unattacked = [], None
+    seed = config.seeds[0]
     for level in config.levels:
-        seed = config.seeds[0]
         rep = attack(base, level, attack_rng(seed, config.attack))
-        tidy = pid_profile(rep, metric_rng(seed, "unibound"), **params).bounds
+        tidy = pid_profile(rep, metric_rng(seed, "unibound"), **params)
+        if level == 0:
+            unattacked = tidy
         agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
                                                                upper=("upper", "max"))
         agg = agg.reset_index()
         agg.insert(0, "level", level)
         frames.append(agg)
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True), unattacked
 
 
 def write_multi_attack_outputs(out, sweeps: dict):
