@@ -24,7 +24,7 @@ import benchmark  # noqa: E402
 from metrics_baseline import dci  # noqa: E402
 from metrics_baseline._sampling import sample_codes  # noqa: E402
 
-DEFAULT_CASES = "ideal,redundancy:1,rotation:1,synergy:1,noise:1,duplicate:1"
+DEFAULT_CASES = "ideal,redundancy:1,rotation:1,synergy:1,noise:0.25,noise:0.5,noise:1,duplicate:1"
 KEYS = ("disentanglement", "completeness", "informativeness_test")
 
 
