@@ -137,7 +137,7 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test,
     random_state : int
         Seeds one classifier per factor (results do not depend on ``n_jobs``).
     n_jobs : int or None
-        Factors are fitted in parallel with joblib (``-1``: all cores).
+        Factors are fitted in parallel threads with joblib (``-1``: all cores).
     max_train : int, optional
         Fit each classifier on at most this many training points (a random
         subsample; accuracies are still measured on all points).  ``None``
@@ -178,7 +178,9 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test,
     if n_jobs == 1 or num_factors == 1:
         results = [f(*a, **kw) for f, a, kw in jobs]
     else:
-        results = Parallel(n_jobs=n_jobs)(jobs)
+        # Threads, not processes: the tree builders release the GIL, and a process
+        # pool nested in the protocol's worker processes can hang their shutdown.
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
     importance = np.empty((codes_train.shape[1], num_factors))
     importance[order] = np.stack([r[0] for r in results], axis=1)
     return importance, np.array([r[1] for r in results]), np.array([r[2] for r in results])
