@@ -10,7 +10,9 @@ encodings) can be supported in one place:
   (the intervention metrics: BetaVAE uses batches of two, i.e. matched pairs;
   FactorVAE uses batches of ``batch_size``).
 
-Both currently sample uniformly from ``rep.space``.
+Both sample through ``rep.space``: uniform over the grid for a built-in
+space, the table's own rows for a user's encodings
+(:class:`benchmark.encodings.EmpiricalFactorSpace`).
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from benchmark.validation import BenchmarkError, check_rng
 
 
 def sample_factors(rep, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` factor vectors drawn uniformly from ``rep.space``; shape ``(n, K)``."""
+    """``n`` factor vectors drawn by ``rep.space``; shape ``(n, K)``."""
     return rep.space.sample(n, check_rng(rng))
 
 
@@ -41,9 +43,9 @@ def _sample_batch(rep, factor_index, batch_size: int, rng: np.random.Generator) 
     ndarray of int64
         Shape ``(batch_size, K)`` for a scalar ``factor_index``, otherwise
         ``(len(factor_index), batch_size, K)``.  In batch ``b`` the factor
-        ``factor_index[b]`` takes one value, drawn uniformly (it is the value
-        of the batch's first row, as in disentanglement_lib); every other
-        factor is drawn uniformly and independently per row.
+        ``factor_index[b]`` takes one value (that of the batch's first row, a
+        free draw, as in disentanglement_lib); the other rows are drawn by
+        ``rep.space.sample_matching`` given that value.
     """
     rng = check_rng(rng)
     scalar = np.ndim(factor_index) == 0
@@ -54,8 +56,14 @@ def _sample_batch(rep, factor_index, batch_size: int, rng: np.random.Generator) 
     num_batches = index.shape[0]
     factors = sample_factors(rep, num_batches * batch_size, rng)
     factors = factors.reshape(num_batches, batch_size, num_factors)
-    rows = np.arange(num_batches)
-    factors[rows, :, index] = factors[rows, 0, index][:, None]
+    if batch_size > 1:
+        # The first row of a batch is a free draw; the others share its value of the
+        # fixed factor and are drawn by the space (a data table draws only rows it has).
+        for k in np.unique(index):
+            batches = np.nonzero(index == k)[0]
+            values = np.repeat(factors[batches, 0, k], batch_size - 1)
+            matched = rep.space.sample_matching(int(k), values, rng)
+            factors[batches, 1:, :] = matched.reshape(len(batches), batch_size - 1, num_factors)
     return factors[0] if scalar else factors
 
 
@@ -76,7 +84,7 @@ def encode_batches(rep, factors: np.ndarray, rng: np.random.Generator) -> np.nda
 
 
 def sample_codes(rep, n: int, rng: np.random.Generator):
-    """``n`` uniformly drawn factor vectors and their codes: ``(codes, factors)``."""
+    """``n`` factor vectors drawn by ``rep.space`` and their codes: ``(codes, factors)``."""
     factors = sample_factors(rep, n, rng)
     return encode_batches(rep, factors, rng), factors
 
