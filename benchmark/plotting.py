@@ -169,9 +169,10 @@ def sensitivity_grid(sweeps: dict, headlines: dict, dataset: str, path):
     for name in names:
         all_metrics |= set(sweeps[name]["metric"].unique())
     colours = metric_colours(all_metrics)
-    for ax, name in zip(axes.flat, names):
+    for i, (ax, name) in enumerate(zip(axes.flat, names)):
         draw_sensitivity(ax, headline_frame(sweeps[name], headlines), colours, name, legend=False)
         ax.set_title(name, fontsize=11)
+        ax.set_ylabel("score" if i % ncols == 0 else "")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     handles = [plt.Line2D([], [], color=colours[m], label=display_name(m),
