@@ -137,8 +137,10 @@ def resolve_metrics(args) -> list[str]:
     names = [get_metric(n).name for n in names]  # validates and resolves plugins
     for spec in args.metric:
         plugin = get_metric(spec)
-        if plugin.name not in names:
-            names.append(plugin.name)
+        if plugin.name in names:
+            raise BenchmarkError(f"--metric {spec}: a metric named {plugin.name!r} is already "
+                                 "in this run; give the function another name")
+        names.append(plugin.name)
     return names
 
 

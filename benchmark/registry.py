@@ -54,6 +54,7 @@ class MetricSpec:
 
 
 _METRICS: dict[str, MetricSpec] = {}
+_PLUGINS: dict[str, MetricSpec] = {}  # by spec: a plugin file is executed once per process
 
 
 def normalise_result(name: str, headline: str, out) -> dict:
@@ -160,6 +161,8 @@ def load_plugin(spec: str) -> MetricSpec:
     and headline; a plain function is named after itself with headline equal to
     its name (or its ``headline`` attribute).
     """
+    if spec in _PLUGINS:
+        return _PLUGINS[spec]
     target, _, attr = spec.rpartition(":")
     if not target or not attr:
         raise BenchmarkError(f"metric plugin {spec!r} must look like file.py:func or module:func")
@@ -185,6 +188,11 @@ def load_plugin(spec: str) -> MetricSpec:
         if registered.func is func:
             return registered
     name = getattr(func, "metric_name", attr)
+    if name in _METRICS and _METRICS[name].source not in _PLUGINS:
+        raise BenchmarkError(
+            f"metric plugin {spec!r} is named {name!r} like an existing metric; rename the "
+            "function or give it a metric_name attribute")
     metric = MetricSpec(name, func, getattr(func, "headline", name), source=spec)
     _METRICS[name] = metric
+    _PLUGINS[spec] = metric
     return metric

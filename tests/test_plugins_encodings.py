@@ -201,3 +201,29 @@ def test_intervention_metrics_on_a_partial_table():
         assert score > 0.97, name
     batch = rep.space.sample_matching(2, np.full(64, 7), rng)
     assert all(tuple(r) in keep for r in batch) and np.all(batch[:, 2] == 7)
+
+
+def test_plugin_cannot_shadow_a_builtin(tmp_path):
+    plugin = write_plugin(tmp_path, "def mig(rep, rng):\n    return 0.0\n", name="shadow.py")
+    with pytest.raises(BenchmarkError, match="named 'mig' like an existing metric"):
+        get_metric(f"{plugin}:mig")
+    assert get_metric("mig").source == "metrics_baseline.mig"
+
+
+def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
+    from benchmark import registry
+
+    (tmp_path / "ep_metric_pkg.py").write_text("def half(rep, rng):\n    return 0.5\n")
+    dist = tmp_path / "ep_metric_pkg-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-metric-pkg\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        f"[{registry.ENTRY_POINT_GROUP}]\nhalf_metric = ep_metric_pkg:half\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry._load_entry_points()
+    try:
+        spec = get_metric("half_metric")
+        assert spec.source == "entry point ep_metric_pkg:half"
+        assert spec(ideal(FactorSpace.synthetic((2, 2))), np.random.default_rng(0)) == {"half_metric": 0.5}
+    finally:
+        registry._METRICS.pop("half_metric", None)
