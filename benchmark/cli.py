@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -62,6 +63,40 @@ def parse_param(text: str):
     except ValueError:
         pass
     return metric, param, value
+
+
+def check_param_name(spec, param: str) -> None:
+    """Refuse a ``--param`` the metric's function does not take, before any work."""
+    try:
+        signature = inspect.signature(spec.func)
+    except (TypeError, ValueError):
+        return
+    parameters = signature.parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    accepted = [name for name, p in list(parameters.items())[2:]
+                if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
+    if param not in accepted:
+        raise BenchmarkError(f"--param: metric {spec.name!r} has no parameter {param!r}; "
+                             f"it takes: {', '.join(accepted) or 'none'}")
+
+
+def failure_lines(errors, cells_per_metric: int) -> list[str]:
+    """One line per failed cell, or one per metric that failed identically on every cell."""
+    by_metric = {}
+    for error in errors:
+        by_metric.setdefault(error.metric, []).append(error)
+    lines = []
+    for metric, failed in by_metric.items():
+        details = {e.detail for e in failed}
+        if len(failed) == cells_per_metric > 1 and len(details) == 1:
+            first = failed[0]
+            lines.append(f"metric {metric!r} failed at level {first.level:g}, seed {first.seed} "
+                         f"and the same way at every other level and seed "
+                         f"({len(failed)} cells): {details.pop()}")
+        else:
+            lines.extend(str(e) for e in failed)
+    return lines
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,7 +197,9 @@ def run(args) -> int:
     metric_params = {}
     for text in args.param:
         metric, param, value = parse_param(text)
-        metric_params.setdefault(get_metric(metric).name, {})[param] = value
+        spec = get_metric(metric)
+        check_param_name(spec, param)
+        metric_params.setdefault(spec.name, {})[param] = value
     if args.encodings:
         from .encodings import load_encodings
 
@@ -187,7 +224,7 @@ def run(args) -> int:
         scores, timings, errors = protocol.run_sweep(
             config, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
             executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress)
-        for line in errors:
+        for line in failure_lines(errors, len(config.levels) * len(config.seeds)):
             print(f"error: {line}", file=sys.stderr)
         failures.extend(errors)
         report.write_attack_outputs(attack_dir, config, scores, timings, errors)

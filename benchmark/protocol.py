@@ -119,6 +119,13 @@ class Cell:
 class CellError(Exception):
     """A metric failed on one cell; the message names the metric, level and seed."""
 
+    def __init__(self, metric: str, level: float, seed: int, detail: str):
+        super().__init__(f"metric {metric!r} failed at level {level:g}, seed {seed}: {detail}")
+        self.metric, self.level, self.seed, self.detail = metric, level, seed, detail
+
+    def __reduce__(self):  # keep the fields when a worker process sends the error back
+        return (CellError, (self.metric, self.level, self.seed, self.detail))
+
 
 def run_cell(config: SweepConfig, cell: Cell, base=None) -> dict:
     """Compute one cell and return ``{"scores": {key: value}, "seconds": s}``."""
@@ -131,10 +138,8 @@ def run_cell(config: SweepConfig, cell: Cell, base=None) -> dict:
     try:
         scores = metric(rep, metric_rng(cell.seed, metric.name), quick=config.quick, **params)
     except Exception as exc:
-        raise CellError(
-            f"metric {metric.name!r} failed at level {cell.level:g}, seed {cell.seed}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
+        raise CellError(metric.name, cell.level, cell.seed,
+                        f"{type(exc).__name__}: {exc}") from exc
     return {"scores": scores, "seconds": time.perf_counter() - start}
 
 
@@ -235,7 +240,7 @@ def run_sweep(config: SweepConfig, out_dir=None, resume: bool = False, jobs: int
     -------
     scores : DataFrame with :data:`SCORE_COLUMNS`
     timings : DataFrame with :data:`TIMING_COLUMNS`
-    errors : list of str, one line per failed cell
+    errors : list of CellError, one per failed cell (``str`` gives its one-line message)
     """
     from tqdm.auto import tqdm
 
@@ -269,12 +274,13 @@ def run_sweep(config: SweepConfig, out_dir=None, resume: bool = False, jobs: int
         for cell, outcome in stream:
             bar.update(1)
             if isinstance(outcome, Exception):
-                errors.append(str(outcome))
+                errors.append(outcome)
                 continue
             results[cell] = outcome
             if store:
                 store.save(cell, outcome)
     scores, timings = _tables(config, cells, results)
+    errors.sort(key=lambda e: (e.level, e.seed, e.metric))  # completion order varies with --jobs
     return scores, timings, errors
 
 

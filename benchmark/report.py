@@ -82,7 +82,7 @@ def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.D
         "command": " ".join(sys.argv),
         "seconds_by_metric": timings.groupby("metric")["seconds"].sum().round(3).to_dict()
         if len(timings) else {},
-        "failed_cells": list(errors),
+        "failed_cells": [str(e) for e in errors],
     }
     atomic_write_json(attack_dir / "run.json", run)
     if not len(scores):

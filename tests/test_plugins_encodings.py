@@ -227,3 +227,15 @@ def test_entry_point_plugins_are_discovered(tmp_path, monkeypatch):
         assert spec(ideal(FactorSpace.synthetic((2, 2))), np.random.default_rng(0)) == {"half_metric": 0.5}
     finally:
         registry._METRICS.pop("half_metric", None)
+
+
+def test_a_metric_failing_identically_everywhere_is_reported_once(tmp_path, capsys):
+    plugin = write_plugin(tmp_path, "def bad(rep, rng):\n    raise RuntimeError('boom')\n",
+                          name="always_bad.py")
+    code = run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2",
+                   "--metric", f"{plugin}:bad", "--out", str(tmp_path / "out"))
+    assert code == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 2  # the metric's line, then the count of failed cells
+    assert "metric 'bad' failed at level 0, seed 0" in lines[0] and "(8 cells)" in lines[0]
+    assert lines[1].startswith("error: 8 cell(s) failed")

@@ -50,6 +50,8 @@ def test_script_entry_point_and_list():
     (["--attack", "noise", "--levels", "a,b"], "--levels must be"),
     (["--attack", "noise", "--seeds", "0"], "--seeds must be at least 1"),
     (["--attack", "noise", "--encodings", "missing.npz"], "encodings file not found"),
+    (["--attack", "noise", "--param", "nonsense"], "--param must look like"),
+    (["--attack", "noise", "--param", "mig.num_bin=10"], "'mig' has no parameter 'num_bin'"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tmp_path, capsys):
     assert run_cli(*args, "--out", str(tmp_path)) == 2
