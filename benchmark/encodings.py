@@ -184,6 +184,14 @@ def load_encodings(path) -> TableRepresentation:
     path = Path(path)
     if not path.is_file():
         raise BenchmarkError(f"encodings file not found: {path}")
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    if magic == b"\x93NUMPY":
+        raise BenchmarkError(f"{path.name} is a single .npy array; save factors and codes "
+                             "together with numpy.savez(path, factors=..., codes=...)")
+    if not magic.startswith(b"PK"):
+        raise BenchmarkError(f"{path.name} is not a .npz file (expected the zip archive "
+                             "numpy.savez writes)")
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)

@@ -156,6 +156,17 @@ def test_pickled_objects_are_refused(tmp_path):
         load_encodings(path)
 
 
+def test_files_that_are_not_npz_archives_are_named_as_such(tmp_path):
+    text = tmp_path / "notes.npz"
+    text.write_text("factors,codes\n")
+    with pytest.raises(BenchmarkError, match="is not a .npz file"):
+        load_encodings(text)
+    single = tmp_path / "codes.npy"
+    np.save(single, np.zeros((4, 2)))
+    with pytest.raises(BenchmarkError, match="single .npy array"):
+        load_encodings(single)
+
+
 def test_single_valued_factor_is_rejected():
     factors = np.column_stack([np.zeros(10, int), np.arange(10) % 2])
     with pytest.raises(BenchmarkError, match="single value"):
