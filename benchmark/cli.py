@@ -240,7 +240,20 @@ def run(args) -> int:
     return 0
 
 
+def join_negative_levels(argv: list[str]) -> list[str]:
+    """``--levels -1,2`` as ``--levels=-1,2``: argparse would take ``-1,2`` for an option,
+    and the validation message about negative levels is the one that helps."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--levels" and arg[:1] == "-" and arg[1:2] in set("0123456789."):
+            out[-1] = f"--levels={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv=None) -> int:
+    argv = join_negative_levels(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     try:
         return run(args)

@@ -48,6 +48,7 @@ def test_script_entry_point_and_list():
     (["--attack", "noise", "--dataset", "mnist"], "unknown dataset 'mnist'"),
     (["--attack", "noise", "--levels", "0,-1"], "non-negative"),
     (["--attack", "noise", "--levels", "a,b"], "--levels must be"),
+    (["--attack", "noise", "--levels", "-1,2"], "non-negative"),
     (["--attack", "noise", "--seeds", "0"], "--seeds must be at least 1"),
     (["--attack", "noise", "--encodings", "missing.npz"], "encodings file not found"),
     (["--attack", "noise", "--param", "nonsense"], "--param must look like"),
