@@ -119,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="noise of the ideal representation in value spacings (default: 0.1)")
     p.add_argument("--encodings", metavar="FILE.npz",
                    help="score your own encodings (keys: factors, codes, optional variances)")
-    p.add_argument("--out", default="results", help="output directory (default: results)")
+    p.add_argument("--out", default=None,
+                   help="output directory (default: results, or results/quick with --quick "
+                        "so a quick run never overwrites the reference results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
@@ -200,6 +202,7 @@ def run(args) -> int:
         spec = get_metric(metric)
         check_param_name(spec, param)
         metric_params.setdefault(spec.name, {})[param] = value
+    user_estimator = metric_params.get("unibound", {}).get("estimator", "auto")
     if args.encodings:
         from .encodings import load_encodings
 
@@ -207,7 +210,15 @@ def run(args) -> int:
     elif args.dataset not in builtin_names():
         raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")
 
-    out = Path(args.out)
+    out = Path(args.out or ("results/quick" if args.quick else "results"))
+    if len(parse_levels(args.levels) if args.levels else (0, 1)) < 2:
+        print("warning: a single level gives scores but no trend; the verdicts in summary.csv "
+              "need at least two levels", file=sys.stderr)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BenchmarkError(f"--out {out}: cannot create the output directory "
+                             f"({exc.strerror or exc})") from None
     failures = []
     sweeps = {}
     for name in attack_names:
@@ -220,14 +231,20 @@ def run(args) -> int:
             metrics=tuple(plugin_specs.get(m, m) for m in metrics),
             seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
             quick=args.quick, encodings=args.encodings, metric_params=metric_params)
+        base = protocol.base_representation(config)
+        config, note = protocol.pin_estimator(config, base)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
         attack_dir = out / spec.name.replace("+", "_then_")
         scores, timings, errors = protocol.run_sweep(
             config, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
             executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress)
         for line in failure_lines(errors, len(config.levels) * len(config.seeds)):
-            print(f"error: {line}", file=sys.stderr)
+            prefix = f"{spec.name}: " if len(attack_names) > 1 else ""
+            print(f"error: {prefix}{line}", file=sys.stderr)
         failures.extend(errors)
-        report.write_attack_outputs(attack_dir, config, scores, timings, errors)
+        report.write_attack_outputs(attack_dir, config, scores, timings, errors, base,
+                                    unattacked_estimator=user_estimator)
         sweeps[spec.name] = (config, scores)
         print(f"{spec.name}: wrote {attack_dir}/ ({len(scores)} scores)")
     if len(sweeps) > 1:
@@ -259,6 +276,10 @@ def main(argv=None) -> int:
         return run(args)
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. the disk filled up or a file became unwritable mid-run
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished cells are kept; rerun with --resume to continue",

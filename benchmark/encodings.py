@@ -157,6 +157,18 @@ class PosteriorTableRepresentation(TableRepresentation):
         rows = self._rows(y, rng)
         return self.codes[rows], self.variances[rows]
 
+    def posterior_sample(self, n, rng):
+        """``(factors, means, variances)`` of ``n`` distinct rows drawn at random, or of
+        every row when the table has at most ``n``: the components of the mixture the
+        exact estimator uses."""
+        rng = check_rng(rng)
+        rows = self.space.rows
+        if n >= len(rows):
+            pick = np.arange(len(rows))
+        else:
+            pick = np.sort(rng.choice(len(rows), size=int(n), replace=False))
+        return rows[pick], self.codes[pick], self.variances[pick]
+
 
 def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=None):
     """Wrap a user's encodings as a representation.

@@ -589,6 +589,45 @@ def _solve_structured(book, cov, root, space, group, requests, num_eval, num_com
             store(key, k, v)
 
 
+def _posterior_mixture(rep, num_eval, num_components, rng) -> _Mixture:
+    """The mixture of a representation's per-sample diagonal posteriors.
+
+    Components: on a uniform factor grid, the whole grid when it has at most
+    ``num_components`` points (else a uniform sample, identical draws merged),
+    one posterior per factor vector; on a data table, every row, or
+    ``num_components`` distinct rows drawn at random when it has more
+    (``rep.posterior_sample``), each with its own posterior.  The evaluation points are drawn
+    from this same mixture (component ``j`` with probability proportional to its
+    weight, every component equally often when the weights are equal): the
+    Monte Carlo average of ``log p(x | y_k) - log p(x)`` is then an unbiased
+    estimate of the mixture's information and never exceeds ``H(y_k)``.
+    Evaluating a narrow-posterior mixture at points from rows outside it would
+    instead estimate a cross-entropy, which is dominated by the distance to the
+    nearest component and can be far below zero.
+    """
+    space = rep.space
+    group = tuple(range(space.num_factors))
+    if _is_uniform_grid(space):
+        comp, log_count = _components(space.sizes, group, num_components, rng)
+        mu, var = rep.posterior(comp)
+    elif callable(getattr(rep, "posterior_sample", None)):
+        comp, mu, var = rep.posterior_sample(num_components, rng)
+        log_count = np.zeros(len(comp))
+    else:
+        comp = space.sample(num_components, rng)
+        log_count = np.zeros(len(comp))
+        mu, var = rep.posterior(comp, rng)
+    mu, var = np.asarray(mu, dtype=float), np.asarray(var, dtype=float)
+    counts = np.exp(log_count)
+    if np.all(counts == counts[0]):
+        pick = rng.permutation(np.resize(np.arange(len(comp)), num_eval))
+    else:
+        pick = rng.choice(len(comp), size=num_eval, p=counts / counts.sum())
+    x = mu[pick] + np.sqrt(var[pick]) * rng.standard_normal((num_eval, mu.shape[1]))
+    return _Mixture(x, mu, _label_weights(comp, log_count, group, space.sizes), group,
+                    comp[pick], space.sizes, var=var)
+
+
 def mixture_informations(rep, rng, num_eval: int = 10000, num_components: int = 10000,
                          resolve_threshold: float | None = RESOLVE_THRESHOLD,
                          exploit_structure: bool = True,
@@ -694,16 +733,16 @@ def mixture_informations(rep, rng, num_eval: int = 10000, num_components: int = 
                 for k, v in vals.items():
                     store(key, k, v)
     elif has_posterior(rep):
-        y_eval = _stratified_factors(space, num_eval, rng) if _is_uniform_grid(space) \
-            else space.sample(num_eval, rng)
-        means, variances = (np.asarray(a, dtype=float) for a in rep.posterior(y_eval))
-        x = means + np.sqrt(variances) * rng.standard_normal(means.shape)
-        comp, log_count = _merge(space.sample(num_components, rng))
-        mu, var = (np.asarray(a, dtype=float) for a in rep.posterior(comp))
-        group = tuple(range(num_factors))
-        requests = {key: list(group) for key, _ in _subsets(dim)}
-        mix = _Mixture(x, mu, _label_weights(comp, log_count, group, space.sizes), group,
-                       y_eval, space.sizes, var=var)
+        mix = _posterior_mixture(rep, num_eval, num_components, rng)
+        if not _is_uniform_grid(space):
+            # a table's components are a sample of its rows: normalise by the entropy
+            # of that sample, which bounds every information computed from it
+            offsets = np.cumsum([0] + list(space.sizes))
+            for k in range(num_factors):
+                p = mix.weights[:, offsets[k]:offsets[k + 1]].sum(axis=0)
+                p = p[p > 0] / p.sum()
+                entropy[k] = -np.sum(p * np.log(p))
+        requests = {key: list(mix.factors) for key, _ in _subsets(dim)}
         for key, vals in _solve_mixture(mix, requests, max_memory_mb).items():
             for k, v in vals.items():
                 store(key, k, v)

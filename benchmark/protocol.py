@@ -105,6 +105,50 @@ def base_representation(config: SweepConfig):
     return ideal(FactorSpace.named(config.dataset), noise=config.noise)
 
 
+def sweep_estimators(config: SweepConfig, base) -> dict:
+    """``{level: "exact" | "knn"}``: the estimator UniBound uses at each level."""
+    from .estimators import resolve_estimator
+
+    estimator = config.metric_params.get("unibound", {}).get("estimator", "auto")
+    attack = attack_registry.get(config.attack)
+    seed = config.seeds[0]  # whether a level is exact does not depend on the seed
+    return {level: resolve_estimator(attack(base, level, attack_rng(seed, config.attack)), estimator)
+            for level in config.levels}
+
+
+def pin_estimator(config: SweepConfig, base) -> tuple[SweepConfig, str | None]:
+    """Make UniBound use one information estimator at every level of the sweep.
+
+    With ``estimator="auto"`` the exact estimator is chosen per representation;
+    a sweep whose levels would mix estimators (a user's posterior table is exact
+    at level 0, but an attack that mixes latents does not keep its posteriors
+    diagonal, so the attacked levels need kNN) would draw one curve from two
+    estimators with different biases.  Such a sweep is pinned to ``"knn"``.
+
+    Returns
+    -------
+    config : SweepConfig
+        ``config`` itself, or a copy whose UniBound parameters say ``estimator="knn"``.
+    note : str or None
+        Why the estimator was pinned, for the user.
+    """
+    from dataclasses import replace
+
+    names = {get_metric(m).name for m in config.metrics}
+    params = config.metric_params.get("unibound", {})
+    if "unibound" not in names or params.get("estimator", "auto") != "auto":
+        return config, None
+    chosen = sweep_estimators(config, base)
+    if len(set(chosen.values())) <= 1:
+        return config, None
+    exact = [f"{lv:g}" for lv, e in chosen.items() if e == "exact"]
+    pinned = {**config.metric_params, "unibound": {**params, "estimator": "knn"}}
+    note = (f"{config.attack}: UniBound uses the kNN estimator at every level: the exact one "
+            f"applies only at level(s) {', '.join(exact)}, and one curve should come from one "
+            "estimator (pid_profile_unattacked.csv still uses the exact one)")
+    return replace(config, metric_params=pinned), note
+
+
 @dataclass(frozen=True)
 class Cell:
     level: float

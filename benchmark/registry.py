@@ -151,7 +151,11 @@ def get_metric(name: str) -> MetricSpec:
         return _METRICS[name]
     if ":" in name:
         return load_plugin(name)
-    raise BenchmarkError(f"unknown metric {name!r}; available: {', '.join(_METRICS)}")
+    if name.endswith(".py"):
+        raise BenchmarkError(f"metric {name!r}: name the function in the file too, as "
+                             f"{name}:function_name")
+    raise BenchmarkError(f"unknown metric {name!r}; available: {', '.join(_METRICS)} "
+                         "(or a plugin as path/to/file.py:function or package.module:function)")
 
 
 def load_plugin(spec: str) -> MetricSpec:

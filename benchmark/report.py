@@ -46,16 +46,22 @@ def headlines_of(metrics) -> dict:
     return {get_metric(m).name: get_metric(m).headline for m in metrics}
 
 
-def _estimator_info(config, base) -> dict:
-    """Which information estimator each PID metric used (recorded in run.json)."""
+def _estimator_info(config, base, unattacked_estimator=None) -> dict:
+    """Which information estimator each PID output used (recorded in run.json)."""
     from metrics_pid import estimator_used
 
-    params = config.metric_params.get("unibound", {})
-    return {"unibound": estimator_used(base, params.get("estimator", "auto"))}
+    from .protocol import sweep_estimators
+
+    if "unibound" not in [get_metric(m).name for m in config.metrics]:
+        return {}
+    used = sorted(set(sweep_estimators(config, base).values()))
+    sweep = config.metric_params.get("unibound", {}).get("estimator", "auto")
+    return {"unibound": "+".join(used),
+            "pid_profile_unattacked": estimator_used(base, unattacked_estimator or sweep)}
 
 
 def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.DataFrame,
-                         errors, base=None):
+                         errors, base=None, unattacked_estimator=None):
     """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and pid_profile.png."""
     from .protocol import base_representation
 
@@ -74,7 +80,7 @@ def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.D
                     for m in metric_names},
         "representation": base.name,
         "space": {"name": base.space.name, "factors": dict(zip(base.space.names, base.space.sizes))},
-        "estimator": _estimator_info(config, base),
+        "estimator": _estimator_info(config, base, unattacked_estimator),
         "verdict_thresholds": summary.THRESHOLDS,
         "rounding": f"{SIGNIFICANT_DIGITS} significant digits",
         "versions": _versions(),
@@ -92,7 +98,7 @@ def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.D
     if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
         plotting.paper_figure(scores, headlines, PAPER_METRICS, attack_dir / "paper_figure.png",
                               dataset)
-    profile, unattacked = pid_profile_over_levels(config, base)
+    profile, unattacked = pid_profile_over_levels(config, base, unattacked_estimator)
     if unattacked is not None:
         atomic_write_csv(attack_dir / "pid_profile_unattacked.csv", unattacked, _FLOAT_FORMAT)
     if profile is not None:
@@ -108,12 +114,15 @@ def _dataset_label(config, base) -> str:
     return Path(config.encodings).name if config.encodings else base.space.name
 
 
-def pid_profile_over_levels(config, base):
+def pid_profile_over_levels(config, base, unattacked_estimator=None):
     """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
 
     The maximum over latents is how UniBound and the redundancy and synergy
     scores aggregate before averaging over factors.  Also returns the full
-    per-latent table at level 0 (the unattacked representation), or None.
+    per-latent table of the unattacked representation ``base`` (or None when
+    level 0 is not in the sweep), computed with ``unattacked_estimator`` when given (the
+    sweep's own estimator may have been pinned to kNN for consistency across
+    levels, see :func:`benchmark.protocol.pin_estimator`).
     """
     if "unibound" not in [get_metric(m).name for m in config.metrics]:
         return None, None
@@ -132,7 +141,10 @@ def pid_profile_over_levels(config, base):
         rep = attack(base, level, attack_rng(seed, config.attack))
         tidy = pid_profile(rep, metric_rng(seed, "unibound"), **params)
         if level == 0:
-            unattacked = tidy
+            # the representation itself (an attack at level 0 may already append noise latents)
+            estimator = unattacked_estimator or params.get("estimator", "auto")
+            unattacked = pid_profile(base, metric_rng(seed, "unibound"),
+                                     **{**params, "estimator": estimator})
         agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
                                                                upper=("upper", "max"))
         agg = agg.reset_index()
