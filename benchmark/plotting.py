@@ -193,12 +193,13 @@ def sensitivity_matrix(table: pd.DataFrame, path):
     attacks_ = list(dict.fromkeys(table["attack"]))
     values = table.pivot(index="metric", columns="attack", values="relative_drop").loc[metrics, attacks_]
     verdicts = table.pivot(index="metric", columns="attack", values="verdict").loc[metrics, attacks_]
-    annot = values.map(lambda v: f"{v:+.0%}") + "\n" + verdicts
+    annot = values.map(lambda v: f"falls {v:.0%}" if v >= 0 else f"rises {-v:.0%}") + "\n" + verdicts
     limit = max(0.25, float(np.nanmax(np.abs(values.to_numpy()))))
     fig, ax = plt.subplots(figsize=(1.5 * len(attacks_) + 2.5, 0.65 * len(metrics) + 1.8))
     sns.heatmap(values, annot=annot, fmt="", cmap="RdBu_r", center=0, vmin=-limit, vmax=limit,
                 linewidths=0.5, ax=ax, annot_kws={"fontsize": 8},
-                cbar_kws={"label": "relative drop of the score, level 0 → top level"})
+                cbar_kws={"label": "relative drop of the score, level 0 → top level\n"
+                                   "(positive: the score falls)"})
     ax.set_yticklabels([display_name(m) for m in metrics], rotation=0)
     ax.set_xlabel("attack")
     ax.set_ylabel("metric (headline score)")
@@ -270,6 +271,7 @@ def pid_profile_figure(profile: pd.DataFrame, attack: str, title: str, path):
 
 def _save(fig, path, vector: bool = False):
     atomic_savefig(fig, path, **_SAVE)
-    if vector:
-        atomic_savefig(fig, str(path).rsplit(".", 1)[0] + ".svg", **_SVG)
+    if vector:  # a fixed salt makes the SVG's element ids, and so the file, reproducible
+        with plt.rc_context({"svg.hashsalt": "entanglement-bench"}):
+            atomic_savefig(fig, str(path).rsplit(".", 1)[0] + ".svg", **_SVG)
     plt.close(fig)

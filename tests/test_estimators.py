@@ -1,5 +1,6 @@
 """Information estimators against numerical integration, scikit-learn and known cases."""
 import tracemalloc
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -321,3 +322,36 @@ def test_exact_on_vae_like_encodings_respects_information_inequalities():
     np.testing.assert_allclose(info.single[[0, 1], [0, 1]], info.entropy[:2], atol=0.02)
     assert info.single[4, 4] > 0.8 * info.entropy[4]
     np.testing.assert_allclose(info.single[:, 5], 0.0, atol=1e-3)
+
+
+def test_knn_chunked_counts_equal_the_kd_tree(monkeypatch):
+    # From BRUTE_FORCE_DIMS latents on, the full-set and "all but one" neighbour counts come
+    # from one pass over the coordinates; they must equal the KD-tree's exactly, including
+    # ties (duplicated codes, as a table of encodings gives) and a factor with a value seen
+    # once (which takes the KD-tree path).
+    import benchmark.estimators as est
+    rng = np.random.default_rng(0)
+    rep = linear_transform(ideal(FactorSpace.synthetic([3, 5, 4, 6, 2, 3, 4]), noise=0.5),
+                           special_ortho_group.rvs(7, random_state=0))
+    results = []
+    for dims in (7, 10**9):
+        monkeypatch.setattr(est, "BRUTE_FORCE_DIMS", dims)
+        results.append(knn_informations(rep, np.random.default_rng(0), num_samples=600))
+    np.testing.assert_array_equal(results[0].joint, results[1].joint)
+    np.testing.assert_array_equal(results[0].rest, results[1].rest)
+    np.testing.assert_array_equal(results[0].single, results[1].single)
+    codes = np.round(rng.standard_normal((300, 8)), 1)  # many tied coordinates
+    labels = np.stack([rng.integers(0, 4, 300), np.r_[rng.integers(0, 3, 299), 7]], axis=1)
+
+    class Fixed:  # a table whose sample is exactly these rows
+        space = SimpleNamespace(sample=lambda n, rng: labels, entropies=lambda: np.ones(2))
+        dim = 8
+
+        def encode(self, y, rng):
+            return codes
+
+    for dims in (7, 10**9):
+        monkeypatch.setattr(est, "BRUTE_FORCE_DIMS", dims)
+        results.append(knn_informations(Fixed(), rng, num_samples=300))
+    np.testing.assert_array_equal(results[2].joint, results[3].joint)
+    np.testing.assert_array_equal(results[2].rest, results[3].rest)
