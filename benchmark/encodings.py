@@ -151,6 +151,18 @@ class TableRepresentation(Representation):
 class PosteriorTableRepresentation(TableRepresentation):
     """A table of encodings with per-sample diagonal Gaussian posteriors."""
 
+    @property
+    def covers_grid(self) -> bool:
+        """Whether every combination of factor values has at least one row.
+
+        The exact estimator treats the table as the data distribution.  When it
+        covers only part of the grid, the factors are dependent within it (the
+        other factors' values can single out a row, and with it this factor's
+        value), so informations through other factors' latents are overstated.
+        """
+        grid = int(np.prod(self.space.sizes, dtype=float))
+        return grid <= len(self.codes) and len(np.unique(self._sorted_keys)) == grid
+
     def posterior(self, y, rng=None):
         """``(means, variances)`` of the posteriors of matching rows (first of duplicates
         when ``rng`` is None)."""
@@ -181,7 +193,9 @@ def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=
         Posterior means (the representation).
     variances : float array of shape (n, L), optional
         Posterior variances; they enable the exact (mixture-of-Gaussians)
-        information estimator, as in the paper.
+        information estimator, as in the paper, which ``estimator="auto"``
+        uses when the table covers the factor grid
+        (:func:`benchmark.estimators.exact_is_reliable`).
     factor_names : sequence of str, optional
     factor_sizes : sequence of int, optional
         Number of values per factor (default: largest observed value + 1).

@@ -109,11 +109,20 @@ def sweep_estimators(config: SweepConfig, base) -> dict:
     """``{level: "exact" | "knn"}``: the estimator UniBound uses at each level."""
     from .estimators import resolve_estimator
 
-    estimator = config.metric_params.get("unibound", {}).get("estimator", "auto")
+    params = unibound_params(config)
+    estimator = params.get("estimator", "auto")
+    num_components = params.get("num_components", 10000)
     attack = attack_registry.get(config.attack)
     seed = config.seeds[0]  # whether a level is exact does not depend on the seed
-    return {level: resolve_estimator(attack(base, level, attack_rng(seed, config.attack)), estimator)
+    return {level: resolve_estimator(attack(base, level, attack_rng(seed, config.attack)),
+                                     estimator, num_components)
             for level in config.levels}
+
+
+def unibound_params(config: SweepConfig) -> dict:
+    """UniBound's parameters in this sweep: its quick ones if ``config.quick``, then the user's."""
+    quick = get_metric("unibound").quick_params if config.quick else {}
+    return {**quick, **config.metric_params.get("unibound", {})}
 
 
 def pin_estimator(config: SweepConfig, base) -> tuple[SweepConfig, str | None]:

@@ -50,14 +50,16 @@ def _estimator_info(config, base, unattacked_estimator=None) -> dict:
     """Which information estimator each PID output used (recorded in run.json)."""
     from metrics_pid import estimator_used
 
-    from .protocol import sweep_estimators
+    from .protocol import sweep_estimators, unibound_params
 
     if "unibound" not in [get_metric(m).name for m in config.metrics]:
         return {}
     used = sorted(set(sweep_estimators(config, base).values()))
-    sweep = config.metric_params.get("unibound", {}).get("estimator", "auto")
+    params = unibound_params(config)
+    unattacked = unattacked_estimator or params.get("estimator", "auto")
     return {"unibound": "+".join(used),
-            "pid_profile_unattacked": estimator_used(base, unattacked_estimator or sweep)}
+            "pid_profile_unattacked": estimator_used(base, unattacked,
+                                                     params.get("num_components", 10000))}
 
 
 def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.DataFrame,
@@ -129,12 +131,10 @@ def pid_profile_over_levels(config, base, unattacked_estimator=None):
     from metrics_pid import pid_profile
     import attacks as attack_registry
 
-    from .protocol import attack_rng, metric_rng
+    from .protocol import attack_rng, metric_rng, unibound_params
 
     attack = attack_registry.get(config.attack)
-    params = dict(config.metric_params.get("unibound", {}))
-    quick = get_metric("unibound").quick_params if config.quick else {}
-    params = {**quick, **params}
+    params = unibound_params(config)
     frames, unattacked = [], None
     seed = config.seeds[0]
     for level in config.levels:

@@ -10,13 +10,13 @@ from .bounds import aggregate, pid_bounds
 QUICK = {"num_eval": 2000, "num_components": 2000, "num_samples": 2000}
 
 
-def estimator_used(rep, estimator: str = "auto") -> str:
+def estimator_used(rep, estimator: str = "auto", num_components: int = 10000) -> str:
     """The estimator (``"exact"`` or ``"knn"``) :func:`unibound` uses on ``rep``.
 
     Scores are floats only, so the runner records this alongside them (in
     ``run.json``).
     """
-    return resolve_estimator(rep, estimator)
+    return resolve_estimator(rep, estimator, num_components)
 
 
 @register_metric("unibound", headline="unibound", default=True, quick=QUICK)

@@ -250,3 +250,47 @@ def test_a_metric_failing_identically_everywhere_is_reported_once(tmp_path, caps
     assert len(lines) == 2  # the metric's line, then the count of failed cells
     assert "metric 'bad' failed at level 0, seed 0" in lines[0] and "(8 cells)" in lines[0]
     assert lines[1].startswith("error: 8 cell(s) failed")
+
+
+def grid_table(repeats=5, seed=0):
+    factors = np.repeat(np.stack(np.meshgrid(np.arange(3), np.arange(4), indexing="ij"),
+                                 -1).reshape(-1, 2), repeats, axis=0)
+    codes = factors + 0.1 * np.random.default_rng(seed).standard_normal(factors.shape)
+    return factors, codes, np.full(codes.shape, 0.01)
+
+
+def test_auto_uses_the_exact_estimator_only_on_tables_that_cover_the_grid():
+    from benchmark.estimators import resolve_estimator
+    factors, codes, variances = grid_table()
+    full = from_arrays(factors, codes, variances)
+    assert full.covers_grid and resolve_estimator(full) == "exact"
+    # more rows than components: the mixture would be a sparse sample of them
+    assert resolve_estimator(full, num_components=10) == "knn"
+    sparse = from_arrays(factors[:-5], codes[:-5], variances[:-5])  # combination (2, 3) missing
+    assert not sparse.covers_grid and resolve_estimator(sparse) == "knn"
+    assert resolve_estimator(sparse, "exact") == "exact"  # still available on request
+    assert resolve_estimator(from_arrays(**vae_like_encodings(2000, np.random.default_rng(0)))) == "knn"
+
+
+def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(monkeypatch):
+    import attacks
+    from benchmark import protocol
+    factors, codes, variances = grid_table()
+    rep = from_arrays(factors, codes, variances)
+    noise = attacks.get("noise")
+
+    def gentle(rep, level, rng):  # untouched at level 0, like a user's attack might be
+        return rep if level == 0 else noise(rep, level, rng)
+
+    monkeypatch.setitem(attacks._ATTACKS, "gentle", attacks.AttackSpec(
+        "gentle", gentle, (0, 1), (0, 1), "noise that leaves level 0 alone"))
+    config = protocol.SweepConfig(attack="gentle", levels=(0, 0.5, 1), metrics=("unibound", "mig"))
+    assert protocol.sweep_estimators(config, rep) == {0: "exact", 0.5: "knn", 1: "knn"}
+    pinned, note = protocol.pin_estimator(config, rep)
+    assert pinned.metric_params == {"unibound": {"estimator": "knn"}}
+    assert "kNN" in note and "level(s) 0" in note
+    assert set(protocol.sweep_estimators(pinned, rep).values()) == {"knn"}
+    # an explicit choice is the user's: never overridden
+    chosen = protocol.SweepConfig(attack="gentle", levels=(0, 1), metrics=("unibound",),
+                                  metric_params={"unibound": {"estimator": "exact"}})
+    assert protocol.pin_estimator(chosen, rep) == (chosen, None)
