@@ -88,3 +88,28 @@ def test_kernel_throughput(benchmark):
     print(f"\nkernel: {cells / seconds / 1e6:.0f} M cells/s = {cells / seconds / exp_rate:.2f} of raw "
           f"exp32 ({exp_rate / 1e6:.0f} M/s); group-sum matmul {kernel_gflops:.1f} GFLOP/s vs raw "
           f"float64 matmul {gflops:.1f} GFLOP/s")
+
+
+@pytest.fixture(scope="module")
+def encodings_redundancy():
+    """The example encodings (7 latents) under the redundancy attack: 14 latents, no
+    Gaussian structure, so UniBound uses the kNN estimator."""
+    import importlib.util
+    from pathlib import Path
+
+    from benchmark import from_arrays
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "make_encodings.py"
+    spec = importlib.util.spec_from_file_location("make_encodings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rep = from_arrays(**module.vae_like_encodings(20000, np.random.default_rng(0)))
+    return attacks.get("redundancy")(rep, 1.0, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("path", ["chunked", "kdtree"])
+def test_knn_informations_14_latents(benchmark, encodings_redundancy, path, monkeypatch):
+    # the chunked pass gives the KD-tree's neighbour counts exactly (tests/test_estimators.py)
+    monkeypatch.setattr(est, "BRUTE_FORCE_DIMS", 6 if path == "chunked" else 10**9)
+    benchmark.pedantic(est.knn_informations, args=(encodings_redundancy, np.random.default_rng(0)),
+                       kwargs={"num_samples": 2000}, rounds=2, iterations=1)

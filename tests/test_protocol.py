@@ -53,11 +53,37 @@ def test_script_entry_point_and_list():
     (["--attack", "noise", "--encodings", "missing.npz"], "encodings file not found"),
     (["--attack", "noise", "--param", "nonsense"], "--param must look like"),
     (["--attack", "noise", "--param", "mig.num_bin=10"], "'mig' has no parameter 'num_bin'"),
+    (["--attack", "noise", "--metric", "mine.py"], "name the function in the file too"),
 ])
 def test_bad_input_gets_one_clear_line(args, message, tmp_path, capsys):
     assert run_cli(*args, "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_unwritable_output_directory_gets_one_clear_line(tmp_path, capsys):
+    (tmp_path / "a_file").write_text("not a directory")
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig",
+                   "--out", str(tmp_path / "a_file" / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --out") and err.count("\n") == 0 and "Traceback" not in err
+
+
+def test_quick_runs_default_to_their_own_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--levels", "0.5") == 0
+    assert (tmp_path / "results/quick/noise/scores.csv").exists()
+    assert not (tmp_path / "results/noise").exists()  # the reference results stay untouched
+    assert "single level" in capsys.readouterr().err  # one level: scores but no trend
+
+
+def test_failures_in_a_multi_attack_run_name_the_attack(tmp_path, capsys):
+    plugin = tmp_path / "boom.py"
+    plugin.write_text("def boom(rep, rng, **params):\n    raise ValueError('no')\n")
+    assert run_cli("--attack", "noise,rotation", "--quick", "--metrics", "mig",
+                   "--metric", f"{plugin}:boom", "--out", str(tmp_path / "out")) == 1
+    err = capsys.readouterr().err
+    assert "error: noise: metric 'boom' failed" in err and "error: rotation: metric 'boom' failed" in err
 
 
 def test_unknown_attack_from_a_shell_exits_nonzero():
