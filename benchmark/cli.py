@@ -119,9 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="noise of the ideal representation in value spacings (default: 0.1)")
     p.add_argument("--encodings", metavar="FILE.npz",
                    help="score your own encodings (keys: factors, codes, optional variances)")
-    p.add_argument("--out", default=None,
-                   help="output directory (default: results, or results/quick with --quick "
-                        "so a quick run never overwrites the reference results)")
+    p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
     p.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
@@ -210,7 +208,7 @@ def run(args) -> int:
     elif args.dataset not in builtin_names():
         raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")
 
-    out = Path(args.out or ("results/quick" if args.quick else "results"))
+    out = Path(args.out)
     if len(parse_levels(args.levels) if args.levels else (0, 1)) < 2:
         print("warning: a single level gives scores but no trend; the verdicts in summary.csv "
               "need at least two levels", file=sys.stderr)

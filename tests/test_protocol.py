@@ -69,12 +69,11 @@ def test_unwritable_output_directory_gets_one_clear_line(tmp_path, capsys):
     assert err.startswith("error: --out") and err.count("\n") == 0 and "Traceback" not in err
 
 
-def test_quick_runs_default_to_their_own_directory(tmp_path, monkeypatch, capsys):
+def test_a_single_level_run_warns_that_it_has_no_trend(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--levels", "0.5") == 0
-    assert (tmp_path / "results/quick/noise/scores.csv").exists()
-    assert not (tmp_path / "results/noise").exists()  # the reference results stay untouched
-    assert "single level" in capsys.readouterr().err  # one level: scores but no trend
+    assert (tmp_path / "results/noise/scores.csv").exists()  # --out defaults to results
+    assert "single level" in capsys.readouterr().err
 
 
 def test_failures_in_a_multi_attack_run_name_the_attack(tmp_path, capsys):
