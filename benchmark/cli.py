@@ -275,9 +275,9 @@ def main(argv=None) -> int:
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # e.g. the disk filled up or a file became unwritable mid-run
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # e.g. the disk filled up or a file became unreadable mid-run
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished cells are kept; rerun with --resume to continue",

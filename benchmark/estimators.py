@@ -115,9 +115,11 @@ def has_posterior(rep) -> bool:
 def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     """Whether ``auto`` should use the exact estimator on ``rep``.
 
-    Always for Gaussian representations and for posteriors on a factor grid.  For
-    a table of encodings only when the table covers the whole factor grid and
-    all its rows fit in ``num_components``: a mixture over a sparse set of rows
+    Always for Gaussian representations.  For per-sample posteriors only when
+    the mixture holds every point of the data: on a uniform factor grid when
+    the grid has at most ``num_components`` points, for a table of encodings
+    when the table covers the whole factor grid and all its rows fit in
+    ``num_components``.  A mixture over a sparse set of grid points or rows
     with narrow posteriors singles out rows, and through them the values of
     factors that are dependent within the sample, which overstates redundancy
     (measured on ``examples/make_encodings.py``, 20,000 rows of a 737,280-point
@@ -129,7 +131,7 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
         return False
     covers = getattr(rep, "covers_grid", None)
     if covers is None:
-        return True
+        return _is_uniform_grid(rep.space) and np.prod(rep.space.sizes, dtype=float) <= num_components
     return bool(covers) and len(rep.space.rows) <= num_components
 
 
@@ -636,13 +638,15 @@ def _posterior_mixture(rep, num_eval, num_components, rng) -> _Mixture:
         comp, mu, var = rep.posterior_sample(num_components, rng)
         log_count = np.zeros(len(comp))
     else:
-        comp = space.sample(num_components, rng)
-        log_count = np.zeros(len(comp))
-        mu, var = rep.posterior(comp, rng)
+        comp, log_count = _merge(space.sample(num_components, rng))
+        mu, var = rep.posterior(comp)
     mu, var = np.asarray(mu, dtype=float), np.asarray(var, dtype=float)
     counts = np.exp(log_count)
     if np.all(counts == counts[0]):
-        pick = rng.permutation(np.resize(np.arange(len(comp)), num_eval))
+        # every component equally often; the remainder from distinct random components
+        rounds, extra = divmod(num_eval, len(comp))
+        pick = rng.permutation(np.concatenate([np.tile(np.arange(len(comp)), rounds),
+                                               rng.choice(len(comp), extra, replace=False)]))
     else:
         pick = rng.choice(len(comp), size=num_eval, p=counts / counts.sum())
     x = mu[pick] + np.sqrt(var[pick]) * rng.standard_normal((num_eval, mu.shape[1]))
@@ -658,9 +662,12 @@ def mixture_informations(rep, rng, num_eval: int = 10000, num_components: int = 
 
     Every information is ``mean_i [log p(x_i | y_k = v_i) - log p(x_i)]`` over
     ``num_eval`` evaluation points ``x_i`` drawn from the representation (with
-    factor values ``v_i``), where the densities are mixtures over components drawn
-    independently of the evaluation points; this is ``H(z_S) - H(z_S | y_k)``
-    with common random numbers for the two entropies.
+    factor values ``v_i``); this is ``H(z_S) - H(z_S | y_k)`` with common
+    random numbers for the two entropies.  For Gaussian representations the
+    densities are mixtures over components drawn independently of the
+    evaluation points (no self-match bias).  For per-sample posteriors the
+    mixture itself is the data distribution and the evaluation points are drawn
+    from it (see :func:`_posterior_mixture` for why).
 
     For a conditionally Gaussian representation whose mean is additive over
     factors (the ideal representation and every linear attack on it) the
@@ -902,7 +909,11 @@ def knn_informations(rep, rng, num_samples: int = 10000, k: int = 3) -> Informat
     ``num_samples`` factor vectors are drawn from ``rep.space`` and encoded;
     each code column is scaled to unit variance (as ``mutual_info_classif``
     does), then every ``I(y_k; z_S)`` is estimated by :func:`knn_mutual_info`
-    on the columns ``S`` (one KD-tree per subset, shared by the factors).
+    on the columns ``S``.  From :data:`BRUTE_FORCE_DIMS` latents on, the full set
+    and every all-but-one subset take their same-label radii per factor value
+    (:func:`_knn_radii`) and their neighbour counts from one shared chunked pass
+    over the pairwise distances (:func:`_ball_counts`); below that, and for
+    single latents, one KD-tree per subset serves every factor.
     Factor entropies are the space's (exact for a uniform grid).
     """
     rng = check_rng(rng)

@@ -106,7 +106,8 @@ def base_representation(config: SweepConfig):
 
 
 def sweep_estimators(config: SweepConfig, base) -> dict:
-    """``{level: "exact" | "knn"}``: the estimator UniBound uses at each level."""
+    """``{level: "exact" | "knn" | "unavailable"}``: the estimator UniBound uses at
+    each level (``"unavailable"`` where the requested one does not apply)."""
     from .estimators import resolve_estimator
 
     params = unibound_params(config)
@@ -114,9 +115,14 @@ def sweep_estimators(config: SweepConfig, base) -> dict:
     num_components = params.get("num_components", 10000)
     attack = attack_registry.get(config.attack)
     seed = config.seeds[0]  # whether a level is exact does not depend on the seed
-    return {level: resolve_estimator(attack(base, level, attack_rng(seed, config.attack)),
-                                     estimator, num_components)
-            for level in config.levels}
+    chosen = {}
+    for level in config.levels:
+        try:
+            chosen[level] = resolve_estimator(attack(base, level, attack_rng(seed, config.attack)),
+                                              estimator, num_components)
+        except BenchmarkError:
+            chosen[level] = "unavailable"
+    return chosen
 
 
 def unibound_params(config: SweepConfig) -> dict:
@@ -145,16 +151,25 @@ def pin_estimator(config: SweepConfig, base) -> tuple[SweepConfig, str | None]:
 
     names = {get_metric(m).name for m in config.metrics}
     params = config.metric_params.get("unibound", {})
-    if "unibound" not in names or params.get("estimator", "auto") != "auto":
+    if "unibound" not in names:
         return config, None
     chosen = sweep_estimators(config, base)
+    if params.get("estimator", "auto") != "auto":
+        unavailable = [f"{lv:g}" for lv, e in chosen.items() if e == "unavailable"]
+        if unavailable:
+            raise BenchmarkError(
+                f"unibound.estimator={params['estimator']}: the {config.attack} attack at "
+                f"level(s) {', '.join(unavailable)} leaves no Gaussian structure or posterior "
+                "variances for the exact estimator (use estimator=auto or knn)")
+        return config, None
     if len(set(chosen.values())) <= 1:
         return config, None
     exact = [f"{lv:g}" for lv, e in chosen.items() if e == "exact"]
     pinned = {**config.metric_params, "unibound": {**params, "estimator": "knn"}}
+    still = " (pid_profile_unattacked.csv still uses the exact one)" if 0 in config.levels else ""
     note = (f"{config.attack}: UniBound uses the kNN estimator at every level: the exact one "
             f"applies only at level(s) {', '.join(exact)}, and one curve should come from one "
-            "estimator (pid_profile_unattacked.csv still uses the exact one)")
+            f"estimator{still}")
     return replace(config, metric_params=pinned), note
 
 

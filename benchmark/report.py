@@ -55,11 +55,13 @@ def _estimator_info(config, base, unattacked_estimator=None) -> dict:
     if "unibound" not in [get_metric(m).name for m in config.metrics]:
         return {}
     used = sorted(set(sweep_estimators(config, base).values()))
-    params = unibound_params(config)
-    unattacked = unattacked_estimator or params.get("estimator", "auto")
-    return {"unibound": "+".join(used),
-            "pid_profile_unattacked": estimator_used(base, unattacked,
-                                                     params.get("num_components", 10000))}
+    info = {"unibound": "+".join(used)}
+    if 0 in config.levels:
+        params = unibound_params(config)
+        unattacked = unattacked_estimator or params.get("estimator", "auto")
+        info["pid_profile_unattacked"] = estimator_used(base, unattacked,
+                                                        params.get("num_components", 10000))
+    return info
 
 
 def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.DataFrame,

@@ -30,8 +30,10 @@ def unibound(rep, rng, estimator: str = "auto", num_eval: int = 10000,
     rng : numpy.random.Generator
     estimator : {"auto", "exact", "knn"}
         ``auto``: the exact mixture-of-Gaussians estimator for Gaussian
-        representations and posterior tables, k-nearest neighbours otherwise
-        (see :func:`estimator_used`).
+        representations and for posteriors whose mixture holds the whole data
+        (a grid or a grid-covering table of at most ``num_components`` points),
+        k-nearest neighbours otherwise (see
+        :func:`benchmark.estimators.exact_is_reliable`).
     num_eval, num_components : int
         Monte Carlo sizes of the exact estimator.
     num_samples, k : int

@@ -290,7 +290,26 @@ def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(monkeypatch):
     assert pinned.metric_params == {"unibound": {"estimator": "knn"}}
     assert "kNN" in note and "level(s) 0" in note
     assert set(protocol.sweep_estimators(pinned, rep).values()) == {"knn"}
-    # an explicit choice is the user's: never overridden
+    # an explicit choice is the user's: never overridden ...
     chosen = protocol.SweepConfig(attack="gentle", levels=(0, 1), metrics=("unibound",),
-                                  metric_params={"unibound": {"estimator": "exact"}})
+                                  metric_params={"unibound": {"estimator": "knn"}})
     assert protocol.pin_estimator(chosen, rep) == (chosen, None)
+    # ... but one that cannot apply at some level stops the sweep before it starts
+    exact = protocol.SweepConfig(attack="gentle", levels=(0, 0.5, 1), metrics=("unibound",),
+                                 metric_params={"unibound": {"estimator": "exact"}})
+    assert protocol.sweep_estimators(exact, rep) == {0: "exact", 0.5: "unavailable", 1: "unavailable"}
+    with pytest.raises(BenchmarkError, match=r"estimator=exact: the gentle attack at level\(s\) 0.5, 1"):
+        protocol.pin_estimator(exact, rep)
+    assert "pid_profile_unattacked.csv" in note
+
+
+def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(tmp_path, capsys):
+    factors, codes, variances = grid_table()
+    path = tmp_path / "enc.npz"
+    np.savez(path, factors=factors, codes=codes, variances=variances)
+    out = tmp_path / "out"
+    assert run_cli("--attack", "redundancy", "--quick", "--metrics", "unibound", "--encodings",
+                   str(path), "--param", "unibound.estimator=exact", "--out", str(out)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unibound.estimator=exact") and "knn" in err[0]
+    assert not (out / "redundancy" / "scores.csv").exists()
