@@ -383,6 +383,22 @@ def test_exact_on_vae_like_encodings_respects_information_inequalities():
     np.testing.assert_allclose(info.single[:, 5], 0.0, atol=1e-3)
 
 
+def test_chunked_ball_counts_across_chunk_boundaries():
+    # 1,500 points are processed in chunks of 666 rows (the last one partial); every
+    # count must equal the KD-tree's, ties included (coordinates rounded to 0.1)
+    from scipy.spatial import cKDTree
+    from benchmark.estimators import _ball_counts
+    rng = np.random.default_rng(0)
+    codes = np.round(rng.standard_normal((1500, 6)), 1)
+    radii = {("all", -1): [rng.uniform(0.1, 1.0, 1500)],
+             **{("rest", l): [rng.uniform(0.1, 1.0, 1500)] for l in range(6)}}
+    counts = _ball_counts(codes, radii)
+    for (kind, l), [r] in radii.items():
+        sub = codes if kind == "all" else np.delete(codes, l, axis=1)
+        expected = cKDTree(sub).query_ball_point(sub, r, p=np.inf, return_length=True)
+        np.testing.assert_array_equal(counts[kind, l][0], expected)
+
+
 def test_knn_chunked_counts_equal_the_kd_tree(monkeypatch):
     # From BRUTE_FORCE_DIMS latents on, the full-set and "all but one" neighbour counts come
     # from one pass over the coordinates; they must equal the KD-tree's exactly, including
