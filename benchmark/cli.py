@@ -234,7 +234,7 @@ def run(args) -> int:
         if note:
             print(f"note: {note}", file=sys.stderr)
         attack_dir = out / spec.name.replace("+", "_then_")
-        scores, timings, errors = protocol.run_sweep(
+        scores, timings, errors, details = protocol.run_sweep(
             config, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
             executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress)
         for line in failure_lines(errors, len(config.levels) * len(config.seeds)):
@@ -242,7 +242,7 @@ def run(args) -> int:
             print(f"error: {prefix}{line}", file=sys.stderr)
         failures.extend(errors)
         report.write_attack_outputs(attack_dir, config, scores, timings, errors, base,
-                                    unattacked_estimator=user_estimator)
+                                    unattacked_estimator=user_estimator, details=details)
         sweeps[spec.name] = (config, scores)
         print(f"{spec.name}: wrote {attack_dir}/ ({len(scores)} scores)")
     if len(sweeps) > 1:

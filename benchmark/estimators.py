@@ -86,6 +86,17 @@ class Informations:
         return cls(np.zeros((num_factors, dim)), np.zeros((num_factors, dim)),
                    np.zeros(num_factors), np.asarray(entropy, dtype=float), estimator)
 
+    def to_dict(self) -> dict:
+        """A JSON-serialisable copy (floats round-trip exactly)."""
+        return {"single": self.single.tolist(), "rest": self.rest.tolist(),
+                "joint": self.joint.tolist(), "entropy": self.entropy.tolist(),
+                "estimator": self.estimator}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Informations":
+        return cls(*(np.asarray(data[key], dtype=float) for key in ("single", "rest", "joint", "entropy")),
+                   data["estimator"])
+
     def store(self, key, factor, value):
         """Set the information of ``factor`` for the subset ``key`` (see :func:`_subsets`)."""
         kind, l = key

@@ -196,7 +196,9 @@ class CellError(Exception):
 
 
 def run_cell(config: SweepConfig, cell: Cell, base=None) -> dict:
-    """Compute one cell and return ``{"scores": {key: value}, "seconds": s}``."""
+    """Compute one cell and return ``{"scores": {key: value}, "seconds": s}``, plus the
+    metric's ``"details"`` (see :class:`~benchmark.registry.MetricSpec`) for the
+    first seed, which the reports draw from."""
     metric = get_metric(cell.metric)
     base = base if base is not None else base_representation(config)
     attack = attack_registry.get(config.attack)
@@ -204,11 +206,15 @@ def run_cell(config: SweepConfig, cell: Cell, base=None) -> dict:
     params = dict(config.metric_params.get(metric.name, {}))
     start = time.perf_counter()
     try:
-        scores = metric(rep, metric_rng(cell.seed, metric.name), quick=config.quick, **params)
+        scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), quick=config.quick,
+                                     details=cell.seed == config.seeds[0], **params)
     except Exception as exc:
         raise CellError(metric.name, cell.level, cell.seed,
                         f"{type(exc).__name__}: {exc}") from exc
-    return {"scores": scores, "seconds": time.perf_counter() - start}
+    result = {"scores": scores, "seconds": time.perf_counter() - start}
+    if details is not None:
+        result["details"] = details
+    return result
 
 
 def cells_of(config: SweepConfig) -> list[Cell]:
@@ -309,6 +315,9 @@ def run_sweep(config: SweepConfig, out_dir=None, resume: bool = False, jobs: int
     scores : DataFrame with :data:`SCORE_COLUMNS`
     timings : DataFrame with :data:`TIMING_COLUMNS`
     errors : list of CellError, one per failed cell (``str`` gives its one-line message)
+    details : dict
+        ``{(level, metric name): details}`` of the first seed's cells whose metric
+        has them (see :func:`run_cell`).
     """
     from tqdm.auto import tqdm
 
@@ -349,7 +358,9 @@ def run_sweep(config: SweepConfig, out_dir=None, resume: bool = False, jobs: int
                 store.save(cell, outcome)
     scores, timings = _tables(config, cells, results)
     errors.sort(key=lambda e: (e.level, e.seed, e.metric))  # completion order varies with --jobs
-    return scores, timings, errors
+    details = {(cell.level, get_metric(cell.metric).name): results[cell]["details"]
+               for cell in cells if cell in results and "details" in results[cell]}
+    return scores, timings, errors, details
 
 
 def _tables(config, cells, results):

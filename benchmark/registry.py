@@ -36,6 +36,11 @@ class MetricSpec:
         Parameters used by ``--quick`` (smaller sample sizes).
     source : str
         ``builtin`` or where a plugin came from.
+
+    A metric function may carry an attribute ``with_details``: the same metric as
+    ``(result, details)``, where ``details`` is a JSON-serialisable by-product the
+    reports reuse instead of recomputing it (UniBound's raw informations, from
+    which the PID profile figure is drawn).
     """
 
     name: str
@@ -47,10 +52,19 @@ class MetricSpec:
 
     def __call__(self, rep, rng, quick: bool = False, **params) -> dict:
         """Run the metric and return a validated ``dict[str, float]``."""
+        return self.run(rep, rng, quick, **params)[0]
+
+    def run(self, rep, rng, quick: bool = False, details: bool = False, **params):
+        """``(scores, details)``: the validated scores and, when ``details`` is asked
+        for and the metric has ``with_details``, its by-product (else None)."""
         if quick:
             params = {**self.quick_params, **params}
-        out = self.func(rep, rng, **params)
-        return normalise_result(self.name, self.headline, out)
+        detailed = getattr(self.func, "with_details", None) if details else None
+        if detailed is None:
+            out, extra = self.func(rep, rng, **params), None
+        else:
+            out, extra = detailed(rep, rng, **params)
+        return normalise_result(self.name, self.headline, out), extra
 
 
 _METRICS: dict[str, MetricSpec] = {}

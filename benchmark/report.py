@@ -65,7 +65,7 @@ def _estimator_info(config, base, unattacked_estimator=None) -> dict:
 
 
 def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.DataFrame,
-                         errors, base=None, unattacked_estimator=None):
+                         errors, base=None, unattacked_estimator=None, details=None):
     """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and pid_profile.png."""
     from .protocol import base_representation
 
@@ -102,7 +102,7 @@ def write_attack_outputs(attack_dir, config, scores: pd.DataFrame, timings: pd.D
     if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
         plotting.paper_figure(scores, headlines, PAPER_METRICS, attack_dir / "paper_figure.png",
                               dataset)
-    profile, unattacked = pid_profile_over_levels(config, base, unattacked_estimator)
+    profile, unattacked = pid_profile_over_levels(config, base, unattacked_estimator, details)
     if unattacked is not None:
         atomic_write_csv(attack_dir / "pid_profile_unattacked.csv", unattacked, _FLOAT_FORMAT)
     if profile is not None:
@@ -118,7 +118,7 @@ def _dataset_label(config, base) -> str:
     return Path(config.encodings).name if config.encodings else base.space.name
 
 
-def pid_profile_over_levels(config, base, unattacked_estimator=None):
+def pid_profile_over_levels(config, base, unattacked_estimator=None, details=None):
     """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
 
     The maximum over latents is how UniBound and the redundancy and synergy
@@ -126,22 +126,30 @@ def pid_profile_over_levels(config, base, unattacked_estimator=None):
     per-latent table of the unattacked representation ``base`` (or None when
     level 0 is not in the sweep), computed with ``unattacked_estimator`` when given (the
     sweep's own estimator may have been pinned to kNN for consistency across
-    levels, see :func:`benchmark.protocol.pin_estimator`).
+    levels, see :func:`benchmark.protocol.pin_estimator`).  The informations of a
+    level come from the sweep's own UniBound cell when ``details`` (from
+    :func:`benchmark.protocol.run_sweep`) has it, else they are computed here.
     """
     if "unibound" not in [get_metric(m).name for m in config.metrics]:
         return None, None
-    from metrics_pid import pid_profile
+    from metrics_pid import pid_profile, profile_table
     import attacks as attack_registry
 
+    from .estimators import Informations
     from .protocol import attack_rng, metric_rng, unibound_params
 
     attack = attack_registry.get(config.attack)
     params = unibound_params(config)
     frames, unattacked = [], None
     seed = config.seeds[0]
+    details = details or {}
     for level in config.levels:
-        rep = attack(base, level, attack_rng(seed, config.attack))
-        tidy = pid_profile(rep, metric_rng(seed, "unibound"), **params)
+        known = details.get((float(level), "unibound"))
+        if known is not None:
+            tidy = profile_table(Informations.from_dict(known), base.space.names)
+        else:
+            rep = attack(base, level, attack_rng(seed, config.attack))
+            tidy = pid_profile(rep, metric_rng(seed, "unibound"), **params)
         if level == 0:
             # the representation itself (an attack at level 0 may already append noise latents)
             estimator = unattacked_estimator or params.get("estimator", "auto")

@@ -45,9 +45,17 @@ def unibound(rep, rng, estimator: str = "auto", num_eval: int = 10000,
         ``unibound`` (headline), ``unibound_u``, ``redundancy_l``,
         ``redundancy_u``, ``synergy_l``, ``synergy_u``, ``mi``.
     """
+    return unibound_with_details(rep, rng, estimator, num_eval, num_components, num_samples, k)[0]
+
+
+def unibound_with_details(rep, rng, estimator: str = "auto", num_eval: int = 10000,
+                          num_components: int = 10000, num_samples: int = 10000, k: int = 3):
+    """:func:`unibound` and the raw informations it came from
+    (:meth:`benchmark.estimators.Informations.to_dict`), from one estimation."""
     info = informations(rep, check_rng(rng), estimator=estimator, num_eval=num_eval,
                         num_components=num_components, num_samples=num_samples, k=k)
-    return aggregate(pid_bounds(info.single, info.rest, info.joint, info.entropy))
+    return aggregate(pid_bounds(info.single, info.rest, info.joint, info.entropy)), info.to_dict()
 
 
 unibound.estimator_used = estimator_used
+unibound.with_details = unibound_with_details

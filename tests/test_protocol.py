@@ -143,6 +143,33 @@ def test_interrupted_sweep_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert (fresh / "rotation/scores.csv").read_bytes() == (tmp_path / "rotation/scores.csv").read_bytes()
 
 
+def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
+    # UniBound's cells of the first seed hand their raw informations to the PID profile
+    # figure, which then estimates only the unattacked representation; the result is
+    # identical to estimating every level again
+    import metrics_pid.profile
+    from benchmark import report
+    config = protocol.SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0), metrics=("unibound",),
+                                  seeds=(3, 4), quick=True)
+    scores, _, errors, details = protocol.run_sweep(config, progress=False)
+    assert not errors and sorted(details) == [(0.0, "unibound"), (0.5, "unibound"), (1.0, "unibound")]
+    assert details[0.5, "unibound"]["estimator"] == "exact"
+    base = protocol.base_representation(config)
+    calls = []
+    original = metrics_pid.profile.informations
+    monkeypatch.setattr(metrics_pid.profile, "informations",
+                        lambda rep, *a, **k: calls.append(rep) or original(rep, *a, **k))
+    reused, unattacked = report.pid_profile_over_levels(config, base, details=details)
+    assert calls == [base]  # the unattacked profile only
+    recomputed, _ = report.pid_profile_over_levels(config, base)
+    assert len(calls) == 5
+    pd.testing.assert_frame_equal(reused, recomputed)
+    # and the scores of those cells are the metric's own
+    first = scores[(scores.seed == 3) & (scores.key == "unibound")].set_index("level")["score"]
+    assert first[1.0] == pytest.approx(float(recomputed.query(
+        "level == 1.0 and term == 'unique'").groupby("factor")["lower"].max().mean()), abs=1e-12)
+
+
 def test_parallel_jobs_give_identical_scores(tmp_path):
     args = ["--attack", "synergy", "--quick", "--metrics", "mig", "--seeds", "2"]
     assert run_cli(*args, "--out", str(tmp_path / "serial")) == 0
