@@ -797,6 +797,13 @@ def mixture_informations(rep, rng, num_eval: int = 10000, num_components: int = 
 # k-nearest-neighbour estimator (Ross 2014)
 
 
+def _query_workers(points: np.ndarray) -> int:
+    """Threads for a KD-tree query over ``points``: starting them costs ~0.4 ms, which
+    only pays off from about 5,000 coordinates (measured here: 13 dimensions, 1,000
+    points 15.9 -> 8.5 ms; 60 points 0.07 -> 0.44 ms)."""
+    return _WORKERS if points.size >= 5000 else 1
+
+
 def _knn_radii(codes: np.ndarray, labels: np.ndarray, k: int):
     """Per point: the max-norm distance to its ``k``-th neighbour with the same label
     (``k`` capped at the label's count minus one), shrunk to the next float below,
@@ -810,7 +817,8 @@ def _knn_radii(codes: np.ndarray, labels: np.ndarray, k: int):
     for v in range(len(counts)):
         idx = order[bounds[v]:bounds[v + 1]]
         kk = min(k, len(idx) - 1)
-        dist, _ = cKDTree(codes[idx]).query(codes[idx], k=kk + 1, p=np.inf)
+        dist, _ = cKDTree(codes[idx]).query(codes[idx], k=kk + 1, p=np.inf,
+                                            workers=_query_workers(codes[idx]))
         radius[idx] = np.nextafter(dist[:, -1], 0)
         k_all[idx] = kk
     return radius, k_all, counts[inv]
@@ -841,7 +849,8 @@ def _knn_mi_labels(codes: np.ndarray, labels: np.ndarray, k: int, tree=None) -> 
     radius, k_all, label_counts = _knn_radii(codes, labels, k)
     if tree is None:
         tree = cKDTree(codes)
-    m = tree.query_ball_point(codes, radius, p=np.inf, return_length=True)
+    m = tree.query_ball_point(codes, radius, p=np.inf, return_length=True,
+                             workers=_query_workers(codes))
     return _knn_estimate(k_all, label_counts, m)
 
 
@@ -866,21 +875,44 @@ def _ball_counts(codes: np.ndarray, radii: dict) -> dict:
     n = len(codes)
     counts = {key: [np.empty(n, dtype=np.int64) for _ in rs] for key, rs in radii.items()}
     chunk = max(1, int(1e6 // n))
-    for start in range(0, n, chunk):
+
+    def work(start):
+        # every buffer is allocated once per chunk and reused: fresh chunk-sized arrays
+        # per coordinate cost page faults that halve numpy's throughput
         rows = codes[start:start + chunk]
-        top = np.zeros((len(rows), n))
-        second = np.zeros_like(top)
-        where = np.zeros(top.shape, dtype=np.int16)
+        shape = (len(rows), n)
+        top, second, low, t = np.zeros(shape), np.zeros(shape), np.empty(shape), np.empty(shape)
+        where = np.zeros(shape, dtype=np.int16)
+        mask = np.empty(shape, dtype=bool)
         for j in range(codes.shape[1]):
-            t = np.abs(np.subtract.outer(rows[:, j], codes[:, j]))
-            np.maximum(second, np.minimum(top, t), out=second)
-            where[t > top] = j
+            np.subtract(rows[:, j, None], codes[None, :, j], out=t)
+            np.abs(t, out=t)
+            np.minimum(top, t, out=low)
+            np.maximum(second, low, out=second)
+            np.greater(t, top, out=mask)
+            np.copyto(where, j, where=mask)
             np.maximum(top, t, out=top)
         for key, rs in radii.items():
             kind, l = key
-            dist = top if kind == "all" else np.where(where == l, second, top)
+            if kind == "all":
+                dist = top
+            else:
+                dist = t
+                np.copyto(dist, top)
+                np.equal(where, l, out=mask)
+                np.copyto(dist, second, where=mask)
             for c, r in zip(counts[key], rs):
-                c[start:start + len(rows)] = np.count_nonzero(dist <= r[start:start + chunk, None], axis=1)
+                np.less_equal(dist, r[start:start + chunk, None], out=mask)
+                c[start:start + len(rows)] = np.count_nonzero(mask, axis=1)
+
+    starts = range(0, n, chunk)
+    # numpy releases the GIL in these ufuncs; chunks write disjoint slices of the counts
+    if _WORKERS > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            list(pool.map(work, starts))
+    else:
+        for start in starts:
+            work(start)
     return counts
 
 
