@@ -373,6 +373,15 @@ def _subset_quadratic(kind, l, pre, rows):
     return rows["q_all"] - t, -0.5 * (pre["log_det"] - pre["log_var"][:, l])
 
 
+def _map_in_threads(func, items) -> list:
+    """``[func(item) for item in items]`` on :data:`_WORKERS` threads (numpy releases
+    the GIL in ufuncs and BLAS), in order."""
+    if _WORKERS > 1 and len(items) > 1:
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            return list(pool.map(func, items))
+    return [func(item) for item in items]
+
+
 def _prepare(mix: _Mixture) -> dict:
     pre = {"mu": mix.mu, "shared": mix.cov is not None}
     if pre["shared"]:
@@ -475,15 +484,10 @@ def _solve_mixture(mix: _Mixture, requests, max_memory_mb: float) -> dict:
             out[(kind, l)] = _log_ratio_sums(q, log_w, pre, labels, [index[f] for f in facs], mix)
         return out
 
-    starts = range(0, num, chunk)
-    # numpy releases the GIL in ufuncs and BLAS: one worker per core, each with a
-    # single-threaded BLAS (BLAS threads on these thin matmuls only oversubscribe)
+    # one worker per core, each with a single-threaded BLAS (BLAS threads on these thin
+    # matmuls only oversubscribe)
     with threadpool_limits(1, user_api="blas"):
-        if _WORKERS > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(_WORKERS) as pool:
-                parts = list(pool.map(work, starts))
-        else:
-            parts = [work(s) for s in starts]
+        parts = _map_in_threads(work, range(0, num, chunk))
     sums = {key: np.sum([p[key] for p in parts], axis=0) for key in requests}  # fixed order
     return {key: dict(zip(requests[key], s / num)) for key, s in sums.items()}
 
@@ -905,14 +909,7 @@ def _ball_counts(codes: np.ndarray, radii: dict) -> dict:
                 np.less_equal(dist, r[start:start + chunk, None], out=mask)
                 c[start:start + len(rows)] = np.count_nonzero(mask, axis=1)
 
-    starts = range(0, n, chunk)
-    # numpy releases the GIL in these ufuncs; chunks write disjoint slices of the counts
-    if _WORKERS > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(_WORKERS) as pool:
-            list(pool.map(work, starts))
-    else:
-        for start in starts:
-            work(start)
+    _map_in_threads(work, range(0, n, chunk))  # chunks write disjoint slices of the counts
     return counts
 
 
