@@ -108,10 +108,13 @@ def base_representation(config: SweepConfig):
 def sweep_estimators(config: SweepConfig, base) -> dict:
     """``{level: "exact" | "knn" | "unavailable"}``: the estimator UniBound uses at
     each level (``"unavailable"`` where the requested one does not apply)."""
-    from .estimators import resolve_estimator
+    from .estimators import ESTIMATORS, resolve_estimator
 
     params = unibound_params(config)
     estimator = params.get("estimator", "auto")
+    if estimator not in ESTIMATORS:
+        raise BenchmarkError(f"unibound.estimator must be one of {', '.join(ESTIMATORS)}, "
+                             f"got {estimator!r}")
     num_components = params.get("num_components", 10000)
     attack = attack_registry.get(config.attack)
     seed = config.seeds[0]  # whether a level is exact does not depend on the seed
@@ -206,8 +209,8 @@ def run_cell(config: SweepConfig, cell: Cell, base=None) -> dict:
     params = dict(config.metric_params.get(metric.name, {}))
     start = time.perf_counter()
     try:
-        scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), quick=config.quick,
-                                     details=cell.seed == config.seeds[0], **params)
+        scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), params,
+                                     quick=config.quick, details=cell.seed == config.seeds[0])
     except Exception as exc:
         raise CellError(metric.name, cell.level, cell.seed,
                         f"{type(exc).__name__}: {exc}") from exc
@@ -358,8 +361,9 @@ def run_sweep(config: SweepConfig, out_dir=None, resume: bool = False, jobs: int
                 store.save(cell, outcome)
     scores, timings = _tables(config, cells, results)
     errors.sort(key=lambda e: (e.level, e.seed, e.metric))  # completion order varies with --jobs
+    # stored cells are shared by every seed list, so only the first seed's details count
     details = {(cell.level, get_metric(cell.metric).name): results[cell]["details"]
-               for cell in cells if cell in results and "details" in results[cell]}
+               for cell in cells if cell.seed == config.seeds[0] and "details" in results.get(cell, {})}
     return scores, timings, errors, details
 
 

@@ -36,11 +36,11 @@ class MetricSpec:
         Parameters used by ``--quick`` (smaller sample sizes).
     source : str
         ``builtin`` or where a plugin came from.
-
-    A metric function may carry an attribute ``with_details``: the same metric as
-    ``(result, details)``, where ``details`` is a JSON-serialisable by-product the
-    reports reuse instead of recomputing it (UniBound's raw informations, from
-    which the PID profile figure is drawn).
+    with_details : callable or None
+        The same metric as ``with_details(rep, rng, **params) -> (result, details)``,
+        where ``details`` is a JSON-serialisable by-product the reports reuse
+        instead of recomputing it (UniBound's raw informations, from which the PID
+        profile figure is drawn).
     """
 
     name: str
@@ -49,21 +49,22 @@ class MetricSpec:
     default: bool = False
     quick_params: dict = field(default_factory=dict)
     source: str = "builtin"
+    with_details: Callable | None = None
 
     def __call__(self, rep, rng, quick: bool = False, **params) -> dict:
         """Run the metric and return a validated ``dict[str, float]``."""
-        return self.run(rep, rng, quick, **params)[0]
+        return self.run(rep, rng, params, quick=quick)[0]
 
-    def run(self, rep, rng, quick: bool = False, details: bool = False, **params):
-        """``(scores, details)``: the validated scores and, when ``details`` is asked
-        for and the metric has ``with_details``, its by-product (else None)."""
-        if quick:
-            params = {**self.quick_params, **params}
-        detailed = getattr(self.func, "with_details", None) if details else None
-        if detailed is None:
-            out, extra = self.func(rep, rng, **params), None
+    def run(self, rep, rng, params: dict | None = None, quick: bool = False,
+            details: bool = False):
+        """``(scores, details)``: the validated scores of ``func(rep, rng, **params)``
+        and, when ``details`` is asked for and the metric has ``with_details``, its
+        by-product (else None)."""
+        params = {**(self.quick_params if quick else {}), **(params or {})}
+        if details and self.with_details is not None:
+            out, extra = self.with_details(rep, rng, **params)
         else:
-            out, extra = detailed(rep, rng, **params)
+            out, extra = self.func(rep, rng, **params), None
         return normalise_result(self.name, self.headline, out), extra
 
 
@@ -93,7 +94,8 @@ def normalise_result(name: str, headline: str, out) -> dict:
     return result
 
 
-def register_metric(name: str, headline: str | None = None, default: bool = False, quick=None):
+def register_metric(name: str, headline: str | None = None, default: bool = False, quick=None,
+                    with_details=None):
     """Decorator registering ``func`` as metric ``name``.
 
     Parameters
@@ -106,11 +108,14 @@ def register_metric(name: str, headline: str | None = None, default: bool = Fals
         Run it in the protocol's default set.
     quick : dict, optional
         Parameters for ``--quick`` runs.
+    with_details : callable, optional
+        See :class:`MetricSpec`.
     """
 
     def decorate(func):
         _METRICS[name] = MetricSpec(name, func, headline or name, default, dict(quick or {}),
-                                    source=getattr(func, "__module__", "unknown"))
+                                    source=getattr(func, "__module__", "unknown"),
+                                    with_details=with_details)
         return func
 
     return decorate

@@ -19,7 +19,17 @@ def estimator_used(rep, estimator: str = "auto", num_components: int = 10000) ->
     return resolve_estimator(rep, estimator, num_components)
 
 
-@register_metric("unibound", headline="unibound", default=True, quick=QUICK)
+def unibound_with_details(rep, rng, estimator: str = "auto", num_eval: int = 10000,
+                          num_components: int = 10000, num_samples: int = 10000, k: int = 3):
+    """:func:`unibound` and the raw informations it came from
+    (:meth:`benchmark.estimators.Informations.to_dict`), from one estimation."""
+    info = informations(rep, check_rng(rng), estimator=estimator, num_eval=num_eval,
+                        num_components=num_components, num_samples=num_samples, k=k)
+    return aggregate(pid_bounds(info.single, info.rest, info.joint, info.entropy)), info.to_dict()
+
+
+@register_metric("unibound", headline="unibound", default=True, quick=QUICK,
+                 with_details=unibound_with_details)
 def unibound(rep, rng, estimator: str = "auto", num_eval: int = 10000,
              num_components: int = 10000, num_samples: int = 10000, k: int = 3) -> dict:
     """UniBound (Tokui & Sato 2022) and the other PID bound scores.
@@ -48,14 +58,4 @@ def unibound(rep, rng, estimator: str = "auto", num_eval: int = 10000,
     return unibound_with_details(rep, rng, estimator, num_eval, num_components, num_samples, k)[0]
 
 
-def unibound_with_details(rep, rng, estimator: str = "auto", num_eval: int = 10000,
-                          num_components: int = 10000, num_samples: int = 10000, k: int = 3):
-    """:func:`unibound` and the raw informations it came from
-    (:meth:`benchmark.estimators.Informations.to_dict`), from one estimation."""
-    info = informations(rep, check_rng(rng), estimator=estimator, num_eval=num_eval,
-                        num_components=num_components, num_samples=num_samples, k=k)
-    return aggregate(pid_bounds(info.single, info.rest, info.joint, info.entropy)), info.to_dict()
-
-
 unibound.estimator_used = estimator_used
-unibound.with_details = unibound_with_details

@@ -301,6 +301,10 @@ def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(monkeypatch):
     with pytest.raises(BenchmarkError, match=r"estimator=exact: the gentle attack at level\(s\) 0.5, 1"):
         protocol.pin_estimator(exact, rep)
     assert "pid_profile_unattacked.csv" in note
+    typo = protocol.SweepConfig(attack="gentle", levels=(0, 1), metrics=("unibound",),
+                                metric_params={"unibound": {"estimator": "exakt"}})
+    with pytest.raises(BenchmarkError, match="unibound.estimator must be one of auto, exact, knn"):
+        protocol.pin_estimator(typo, rep)
 
 
 def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(tmp_path, capsys):

@@ -170,6 +170,37 @@ def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
         "level == 1.0 and term == 'unique'").groupby("factor")["lower"].max().mean()), abs=1e-12)
 
 
+def test_details_come_only_from_the_registered_metric_and_the_first_seed(tmp_path):
+    import functools
+    from benchmark.registry import MetricSpec, get_metric
+    unibound = get_metric("unibound")
+    from benchmark import FactorSpace, ideal
+    rep = ideal(FactorSpace.synthetic([3, 4]))
+
+    @functools.wraps(unibound.func)  # copies the function's attributes: must not matter
+    def halved(rep, rng, **params):
+        return {k: v / 2 for k, v in unibound.func(rep, rng, **params).items()}
+
+    plugin = MetricSpec("halved", halved, "unibound")
+    scores, details = plugin.run(rep, np.random.default_rng(0), quick=False, details=True,
+                                 params={"num_eval": 500, "num_components": 500})
+    full = unibound(rep, np.random.default_rng(0), num_eval=500, num_components=500)
+    assert details is None and scores["unibound"] == pytest.approx(full["unibound"] / 2)
+    # a metric parameter may be called "details"
+    spec = MetricSpec("d", lambda rep, rng, details=False: float(details), "d")
+    assert spec.run(rep, None, {"details": True}, details=True) == ({"d": 1.0}, None)
+    assert spec(rep, None, details=True) == {"d": 1.0}
+    # stored cells serve every seed list; details must still be the first seed's
+    config = protocol.SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("unibound",),
+                                  seeds=(1, 2), quick=True)
+    *_, details = protocol.run_sweep(config, out_dir=tmp_path, progress=False)
+    assert sorted(details) == [(0.0, "unibound"), (1.0, "unibound")]
+    swapped = protocol.SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("unibound",),
+                                   seeds=(2, 1), quick=True)
+    *_, details = protocol.run_sweep(swapped, out_dir=tmp_path, resume=True, progress=False)
+    assert details == {}  # seed 2's stored cells were not first: no details, recomputed later
+
+
 def test_parallel_jobs_give_identical_scores(tmp_path):
     args = ["--attack", "synergy", "--quick", "--metrics", "mig", "--seeds", "2"]
     assert run_cli(*args, "--out", str(tmp_path / "serial")) == 0
