@@ -94,8 +94,8 @@ class Informations:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Informations":
-        return cls(*(np.asarray(data[key], dtype=float) for key in ("single", "rest", "joint", "entropy")),
-                   data["estimator"])
+        keys = ("single", "rest", "joint", "entropy")
+        return cls(*(np.asarray(data[key], dtype=float) for key in keys), data["estimator"])
 
     def store(self, key, factor, value):
         """Set the information of ``factor`` for the subset ``key`` (see :func:`_subsets`)."""
@@ -142,7 +142,8 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
         return False
     covers = getattr(rep, "covers_grid", None)
     if covers is None:
-        return _is_uniform_grid(rep.space) and np.prod(rep.space.sizes, dtype=float) <= num_components
+        grid = np.prod(rep.space.sizes, dtype=float)
+        return _is_uniform_grid(rep.space) and grid <= num_components
     return bool(covers) and len(rep.space.rows) <= num_components
 
 

@@ -120,10 +120,10 @@ def sweep_estimators(config: SweepConfig, base) -> dict:
     seed = config.seeds[0]  # whether a level is exact does not depend on the seed
     chosen = {}
     for level in config.levels:
+        rep = attack(base, level, attack_rng(seed, config.attack))
         try:
-            chosen[level] = resolve_estimator(attack(base, level, attack_rng(seed, config.attack)),
-                                              estimator, num_components)
-        except BenchmarkError:
+            chosen[level] = resolve_estimator(rep, estimator, num_components)
+        except BenchmarkError:  # the name is valid, so: exact asked where it does not apply
             chosen[level] = "unavailable"
     return chosen
 
