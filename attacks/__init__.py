@@ -1,88 +1,48 @@
-"""Entanglement attacks, one module per family, registered by name.
+"""Entanglement attacks, one private module per family, declared as :class:`AttackSpec` data.
 
 An attack is ``attack(rep, level, rng) -> Representation``; level 0 means no
-entanglement.  Names joined with ``+`` compose: ``"rotation+redundancy"``
-applies rotation, then redundancy, at the same level.
+entanglement.  :data:`SPECS` lists the built-in attacks in the order the
+runner shows them; :func:`get` resolves a name, and names joined with ``+``
+compose: ``"rotation+redundancy"`` applies rotation, then redundancy, at the
+same level.
+
+>>> from benchmark import FactorSpace, ideal
+>>> rep = get("redundancy")(ideal(FactorSpace.synthetic([3, 4])), 1.0, 0)
+>>> rep.dim
+4
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from benchmark.validation import BenchmarkError
 
-import numpy as np
+from . import _duplicate, _noise, _redundancy, _rotation, _synergy
+from ._duplicate import duplicate
+from ._noise import noise
+from ._redundancy import redundancy
+from ._rotation import pair_rotation, rotation
+from ._spec import AttackSpec, compose, geometric_grid, reflection
+from ._synergy import synergy
 
-from benchmark.validation import BenchmarkError, check_level, check_rng
+#: The built-in attacks, in listing order.
+SPECS = (_noise.SPEC, _duplicate.SPEC, _redundancy.SPEC, _rotation.SPEC, _synergy.SPEC)
 
+_BY_NAME = {spec.name: spec for spec in SPECS}
 
-@dataclass(frozen=True)
-class AttackSpec:
-    """A registered attack with its default and ``--quick`` level grids."""
-
-    name: str
-    func: Callable
-    levels: tuple
-    quick_levels: tuple
-    description: str
-
-    def __call__(self, rep, level, rng):
-        return self.func(rep, check_level(level), check_rng(rng))
-
-
-_ATTACKS: dict[str, AttackSpec] = {}
-
-
-def register(name, levels, quick_levels, description):
-    """Decorator adding an attack function to the registry."""
-
-    def decorate(func):
-        _ATTACKS[name] = AttackSpec(name, func, tuple(levels), tuple(quick_levels), description)
-        return func
-
-    return decorate
+__all__ = ["SPECS", "AttackSpec", "compose", "duplicate", "geometric_grid", "get", "names",
+           "noise", "pair_rotation", "redundancy", "reflection", "rotation", "synergy"]
 
 
 def names() -> list[str]:
-    """Registered attack names, in registration order."""
-    return list(_ATTACKS)
+    """Built-in attack names, in listing order."""
+    return list(_BY_NAME)
 
 
 def get(name: str) -> AttackSpec:
-    """The attack ``name``; ``a+b`` composes registered attacks in order."""
+    """The attack ``name``; ``a+b`` composes attacks in order."""
     parts = [p.strip() for p in str(name).split("+")]
     for p in parts:
-        if p not in _ATTACKS:
-            raise BenchmarkError(f"unknown attack {p!r}; available: {', '.join(_ATTACKS)}")
+        if p not in _BY_NAME:
+            raise BenchmarkError(f"unknown attack {p!r}; available: {', '.join(_BY_NAME)}")
     if len(parts) == 1:
-        return _ATTACKS[parts[0]]
-    specs = [_ATTACKS[p] for p in parts]
-    return AttackSpec(
-        "+".join(parts),
-        _Composed(tuple(specs)),
-        levels=specs[0].levels,
-        quick_levels=specs[0].quick_levels,
-        description=" then ".join(s.name for s in specs),
-    )
-
-
-class _Composed:
-    def __init__(self, specs):
-        self.specs = specs
-
-    def __call__(self, rep, level, rng):
-        for spec in self.specs:
-            rep = spec.func(rep, level, rng)
-        return rep
-
-
-def geometric_grid(lowest_exponent: int, highest_exponent: int) -> tuple:
-    """``0`` followed by ``2**e`` for ``e`` in the inclusive exponent range."""
-    return (0.0,) + tuple(float(2.0**e) for e in range(lowest_exponent, highest_exponent + 1))
-
-
-def reflection(dim: int) -> np.ndarray:
-    """The paper's orthogonal mixing matrix ``U = I - (2/L) 1 1^T``."""
-    return np.eye(dim) - (2.0 / dim) * np.ones((dim, dim))
-
-
-# Registration happens on import of each module; order sets the listing order.
-from . import noise, duplicate, redundancy, rotation, synergy  # noqa: E402,F401
+        return _BY_NAME[parts[0]]
+    return compose(_BY_NAME[p] for p in parts)

@@ -1,16 +1,24 @@
-"""Controlled-entanglement benchmark for disentanglement metrics (core package)."""
+"""Controlled-entanglement benchmark for disentanglement metrics: the core library.
+
+Factor spaces, representations (the ideal one, linear transforms, a user's
+encodings), the information estimators (:mod:`benchmark.information`) and the
+metric spec.  The core imports nothing above it: the metric packages, the
+attacks and the runner (:mod:`benchmark.runner`) import the core, never the
+other way round.
+"""
 from .encodings import from_arrays, load_encodings
 from .factors import FactorSpace, builtin_names
-from .registry import (MetricSpec, default_metric_names, get_metric, load_plugin,
-                       metric_names, register_metric)
-from .representations import (GaussianRepresentation, Representation, ideal,
-                              linear_transform)
+from .information import Informations, informations
+from .representations import (GaussianRepresentation, GaussianStructure, PosteriorTable,
+                              Posteriors, Representation, ideal, linear_transform)
+from .spec import MetricSpec
 from .validation import BenchmarkError
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BenchmarkError", "FactorSpace", "GaussianRepresentation", "MetricSpec", "Representation",
-    "builtin_names", "default_metric_names", "from_arrays", "get_metric", "ideal",
-    "linear_transform", "load_encodings", "load_plugin", "metric_names", "register_metric",
+    "BenchmarkError", "FactorSpace", "GaussianRepresentation", "GaussianStructure",
+    "Informations", "MetricSpec", "PosteriorTable", "Posteriors", "Representation",
+    "builtin_names", "from_arrays", "ideal", "informations", "linear_transform",
+    "load_encodings",
 ]

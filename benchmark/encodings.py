@@ -13,8 +13,12 @@ from pathlib import Path
 import numpy as np
 
 from .factors import FactorSpace
+from .information import plugin_entropy
 from .representations import Representation
-from .validation import BenchmarkError, check_codes, check_rng
+from .validation import BenchmarkError, check_codes, check_factor_array, check_rng
+
+__all__ = ["EmpiricalFactorSpace", "PosteriorTableRepresentation", "TableRepresentation",
+           "from_arrays", "load_dsprites_factors", "load_encodings"]
 
 ENCODING_KEYS = ("factors", "codes", "variances", "factor_names", "factor_sizes")
 
@@ -25,6 +29,8 @@ class EmpiricalFactorSpace(FactorSpace):
     ``entropies()`` are the plug-in entropies of the table's factor marginals
     (``log(size)`` when the table covers the grid uniformly).
     """
+
+    is_grid = False
 
     def __init__(self, names, sizes, rows: np.ndarray, name: str = "encodings"):
         super().__init__(tuple(names), tuple(sizes), name)
@@ -48,9 +54,7 @@ class EmpiricalFactorSpace(FactorSpace):
     def entropies(self):
         out = np.empty(self.num_factors)
         for k, (_, bounds) in enumerate(self._by_value):
-            counts = np.diff(bounds)
-            p = counts[counts > 0] / counts.sum()
-            out[k] = -np.sum(p * np.log(p))
+            out[k] = plugin_entropy(np.diff(bounds))
         return out
 
     def sample_matching(self, factor, values, rng):
@@ -76,17 +80,12 @@ class TableRepresentation(Representation):
     def __init__(self, factors, codes, variances=None, factor_names=None, factor_sizes=None,
                  name="encodings"):
         codes = check_codes(codes, "codes")
-        factors = np.asarray(factors)
-        if factors.ndim != 2:
-            raise BenchmarkError(f"factors must be a 2-D array (n, K), got shape {factors.shape}")
-        if not np.issubdtype(factors.dtype, np.integer):
-            raise BenchmarkError(f"factors must be integers, got dtype {factors.dtype}")
+        factors = check_factor_array(factors, integer_dtype=True)
         if len(factors) != len(codes):
             raise BenchmarkError(
                 f"factors and codes differ in number of rows ({len(factors)} != {len(codes)})")
         if len(factors) < 2:
             raise BenchmarkError("the encodings need at least two rows")
-        factors = factors.astype(np.int64)
         if factors.min() < 0:
             raise BenchmarkError("factors must be non-negative value indices")
         num_factors = factors.shape[1]
@@ -149,7 +148,12 @@ class TableRepresentation(Representation):
 
 
 class PosteriorTableRepresentation(TableRepresentation):
-    """A table of encodings with per-sample diagonal Gaussian posteriors."""
+    """A table of encodings with per-sample diagonal Gaussian posteriors
+    (a :class:`~benchmark.representations.PosteriorTable`)."""
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.codes)
 
     @property
     def covers_grid(self) -> bool:
@@ -195,7 +199,7 @@ def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=
         Posterior variances; they enable the exact (mixture-of-Gaussians)
         information estimator, as in the paper, which ``estimator="auto"``
         uses when the table covers the factor grid
-        (:func:`benchmark.estimators.exact_is_reliable`).
+        (:func:`benchmark.information.exact_is_reliable`).
     factor_names : sequence of str, optional
     factor_sizes : sequence of int, optional
         Number of values per factor (default: largest observed value + 1).

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from .validation import BenchmarkError, check_rng
+from .validation import BenchmarkError, check_factor_array, check_rng
+
+__all__ = ["FactorSpace", "builtin_names"]
 
 _BUILTIN = {
     "dsprites": (
@@ -52,6 +55,10 @@ class FactorSpace:
     names: tuple
     sizes: tuple
     name: str = "synthetic"
+
+    #: Samples are uniform over the whole grid of factor values, factors independent.
+    #: A subclass that samples otherwise (a data table) sets it to False.
+    is_grid: ClassVar[bool] = True
 
     def __post_init__(self):
         names = tuple(str(n) for n in self.names)
@@ -125,15 +132,7 @@ class FactorSpace:
 
     def check_factors(self, y, argname: str = "y") -> np.ndarray:
         """Validate an ``(n, K)`` array of factor indices and return it as int64."""
-        y = np.asarray(y)
-        if y.ndim != 2 or y.shape[1] != self.num_factors:
-            raise BenchmarkError(
-                f"{argname} must have shape (n, {self.num_factors}), got {y.shape}"
-            )
-        if y.size and not np.issubdtype(y.dtype, np.integer):
-            if not np.all(np.isfinite(y)) or np.any(y != np.round(y)):
-                raise BenchmarkError(f"{argname} must hold integer factor indices")
-        y = y.astype(np.int64, copy=False)
+        y = check_factor_array(y, argname, num_factors=self.num_factors)
         if y.size:
             bad = (y < 0) | (y >= np.asarray(self.sizes))
             if bad.any():

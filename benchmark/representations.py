@@ -1,25 +1,67 @@
 """Representations: stochastic maps from factor index vectors to codes.
 
 Every representation has ``space`` (its :class:`FactorSpace`), ``dim`` and
-``encode(y, rng) -> (n, dim)``.  Conditionally Gaussian ones
-(``is_gaussian = True``) also expose ``mean(y) -> (n, dim)`` and ``cov``, the
-shared ``(dim, dim)`` covariance of ``z | y``, so informations can be computed
-from the exact structure instead of from samples.
+``encode(y, rng) -> (n, dim)``.  What a representation can offer beyond that,
+so that informations can be computed from its exact structure instead of from
+samples, is written down as three protocols, and the information estimators
+check these and nothing else:
+
+:class:`GaussianStructure`
+    ``z | y ~ N(mean(y), cov)`` with one covariance for every ``y``
+    (:class:`GaussianRepresentation`: :func:`ideal` and its linear attacks).
+:class:`Posteriors`
+    per-sample diagonal Gaussian posteriors ``posterior(y) -> (means, variances)``,
+    a VAE's case; the data distribution is the space's (a factor grid when
+    ``space.is_grid``).
+:class:`PosteriorTable`
+    posteriors of a finite table of encoded examples, which is then the data
+    distribution (:func:`benchmark.from_arrays` with variances).
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
 from .factors import FactorSpace
 from .validation import BenchmarkError, check_rng
 
+__all__ = ["GaussianRepresentation", "GaussianStructure", "PosteriorTable", "Posteriors",
+           "Representation", "ideal", "linear_transform", "sqrt_psd"]
+
+
+@runtime_checkable
+class GaussianStructure(Protocol):
+    """``z | y ~ N(mean(y), cov)``, one ``(dim, dim)`` covariance for every ``y``."""
+
+    cov: np.ndarray
+
+    def mean(self, y) -> np.ndarray:
+        """``(n, dim)`` means of the codes of the factor vectors ``y``."""
+
+
+@runtime_checkable
+class Posteriors(Protocol):
+    """Per-sample diagonal Gaussian posteriors of the examples with factors ``y``."""
+
+    def posterior(self, y) -> tuple[np.ndarray, np.ndarray]:
+        """``(means, variances)``, each ``(n, dim)``."""
+
+
+@runtime_checkable
+class PosteriorTable(Posteriors, Protocol):
+    """:class:`Posteriors` of a finite table of examples, the data distribution."""
+
+    covers_grid: bool  #: every combination of factor values has a row
+    num_rows: int
+
+    def posterior_sample(self, n, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(factors, means, variances)`` of ``n`` distinct rows (all when fewer)."""
+
 
 class Representation(ABC):
     """Base class: a stochastic encoder of factor index vectors."""
-
-    is_gaussian = False
 
     def __init__(self, space: FactorSpace, dim: int, name: str):
         if not isinstance(space, FactorSpace):
@@ -36,13 +78,32 @@ class Representation(ABC):
         return f"<{type(self).__name__} {self.name!r} dim={self.dim} space={self.space.name}>"
 
 
-def _matrix_sqrt(cov: np.ndarray) -> np.ndarray:
-    """A factor ``S`` with ``S @ S.T == cov`` (Cholesky, or eigen for singular ``cov``)."""
-    try:
-        return np.linalg.cholesky(cov)
-    except np.linalg.LinAlgError:
-        w, v = np.linalg.eigh(cov)
-        return v * np.sqrt(np.clip(w, 0.0, None))
+def sqrt_psd(cov, *, cholesky: bool = True) -> np.ndarray:
+    """A factor ``S`` with ``S @ S.T == cov`` for a positive semi-definite ``cov``.
+
+    The Cholesky factor when ``cholesky`` and ``cov`` is positive definite,
+    else the symmetric eigen-decomposition's ``V sqrt(W)`` (which also takes
+    singular matrices).  The two differ by a rotation, so either gives samples
+    of the same distribution, but not the same samples: each caller keeps the
+    one its seeded results were drawn with.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cov = np.array([[2.0, 1.0], [1.0, 2.0]])
+    >>> bool(np.allclose(sqrt_psd(cov) @ sqrt_psd(cov).T, cov))
+    True
+    >>> bool(np.allclose(sqrt_psd(cov, cholesky=False) @ sqrt_psd(cov, cholesky=False).T, cov))
+    True
+    """
+    cov = np.asarray(cov, dtype=float)
+    if cholesky:
+        try:
+            return np.linalg.cholesky(cov)
+        except np.linalg.LinAlgError:
+            pass
+    w, v = np.linalg.eigh(cov)
+    return v * np.sqrt(np.clip(w, 0.0, None))
 
 
 class GaussianRepresentation(Representation):
@@ -60,8 +121,6 @@ class GaussianRepresentation(Representation):
     name : str
     """
 
-    is_gaussian = True
-
     def __init__(self, space, mean_fn, cov, name="gaussian"):
         cov = np.asarray(cov, dtype=float)
         if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
@@ -71,7 +130,7 @@ class GaussianRepresentation(Representation):
         super().__init__(space, cov.shape[0], name)
         self._mean_fn = mean_fn
         self.cov = 0.5 * (cov + cov.T)
-        self._sqrt_cov = _matrix_sqrt(self.cov)
+        self._sqrt_cov = sqrt_psd(self.cov)
 
     def mean(self, y) -> np.ndarray:
         y = self.space.check_factors(y)
@@ -164,7 +223,7 @@ def linear_transform(rep: Representation, matrix, noise_matrix=None, name=None) 
     if noise_matrix.shape[0] != matrix.shape[0]:
         raise BenchmarkError("noise_matrix must have as many rows as matrix")
     name = name or f"linear({rep.name})"
-    if rep.is_gaussian:
+    if isinstance(rep, GaussianRepresentation):
         cov = matrix @ rep.cov @ matrix.T + noise_matrix @ noise_matrix.T
         return GaussianRepresentation(rep.space, LinearMean(rep._mean_fn, matrix), cov, name=name)
     return LinearTransformed(rep, matrix, noise_matrix, name)

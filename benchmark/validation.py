@@ -6,16 +6,23 @@ import numbers
 import numpy as np
 
 
+__all__ = ["BenchmarkError", "check_codes", "check_codes_factors", "check_factor_array",
+           "check_level", "check_positive_int", "check_rng"]
+
+
 class BenchmarkError(ValueError):
     """A user-facing error: the message is one line that names the bad argument."""
 
 
 def check_rng(rng) -> np.random.Generator:
-    if not isinstance(rng, np.random.Generator):
-        raise BenchmarkError(
-            f"rng must be a numpy.random.Generator, got {type(rng).__name__}"
-        )
-    return rng
+    """``rng`` itself if it is a ``numpy.random.Generator``, a new one seeded by an int."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise BenchmarkError(
+        f"rng must be a numpy.random.Generator or a non-negative int seed, got {type(rng).__name__}"
+    )
 
 
 def check_level(level) -> float:
@@ -38,22 +45,37 @@ def check_codes(codes, argname: str = "codes") -> np.ndarray:
     return codes
 
 
+def check_factor_array(factors, argname: str = "factors", *, num_factors: int | None = None,
+                       integer_dtype: bool = False) -> np.ndarray:
+    """Validate an ``(n, K)`` array of factor values and return it as int64.
+
+    Whole-valued floats are accepted unless ``integer_dtype``; ``num_factors``
+    fixes ``K``.
+    """
+    factors = np.asarray(factors)
+    if factors.ndim != 2 or (num_factors is not None and factors.shape[1] != num_factors):
+        width = "K" if num_factors is None else num_factors
+        raise BenchmarkError(f"{argname} must be a 2-D array of shape (n, {width}), "
+                             f"got shape {factors.shape}")
+    if factors.size and not np.issubdtype(factors.dtype, np.integer):
+        if integer_dtype:
+            raise BenchmarkError(f"{argname} must be integers, got dtype {factors.dtype}")
+        if not np.issubdtype(factors.dtype, np.number) or not np.all(np.isfinite(factors)) \
+                or np.any(factors != np.round(factors)):
+            raise BenchmarkError(f"{argname} must hold integer factor values")
+    return factors.astype(np.int64, copy=False)
+
+
 def check_codes_factors(codes, factors):
     """Validate paired ``(n, L)`` codes and ``(n, K)`` integer factors."""
     codes = check_codes(codes)
-    factors = np.asarray(factors)
-    if factors.ndim != 2:
-        raise BenchmarkError(f"factors must be a 2-D array (n, K), got shape {factors.shape}")
+    factors = check_factor_array(factors)
     if factors.shape[0] != codes.shape[0]:
         raise BenchmarkError(
             f"codes and factors differ in number of rows ({codes.shape[0]} != {factors.shape[0]})"
         )
     if codes.shape[0] < 2:
         raise BenchmarkError("at least two samples are needed")
-    if not np.issubdtype(factors.dtype, np.integer):
-        if not np.all(np.isfinite(factors)) or np.any(factors != np.round(factors)):
-            raise BenchmarkError("factors must hold integer factor values")
-        factors = factors.astype(np.int64)
     return codes, factors
 
 

@@ -8,7 +8,7 @@ Run it against every attack without touching the package:
 """
 import numpy as np
 
-from benchmark.histogram import discrete_entropy, discrete_mutual_info, discretize
+from benchmark.information import discrete_entropy, discrete_mutual_info, discretize
 
 
 def mig_sup(rep, rng, num_samples=10000, num_bins=20):

@@ -6,7 +6,7 @@ encodings) can be supported in one place:
 
 * :func:`sample_factors` draws free factor vectors (the non-intervention
   metrics: DCI, SAP, modularity, and FactorVAE's global variances);
-* :func:`_sample_batch` draws batches in which one factor is held at one value
+* :func:`sample_batches` draws batches in which one factor is held at one value
   (the intervention metrics: BetaVAE uses batches of two, i.e. matched pairs;
   FactorVAE uses batches of ``batch_size``).
 
@@ -20,13 +20,15 @@ import numpy as np
 
 from benchmark.validation import BenchmarkError, check_rng
 
+__all__ = ["encode_batches", "sample_batches", "sample_codes", "sample_factors", "seed_from"]
+
 
 def sample_factors(rep, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` factor vectors drawn by ``rep.space``; shape ``(n, K)``."""
     return rep.space.sample(n, check_rng(rng))
 
 
-def _sample_batch(rep, factor_index, batch_size: int, rng: np.random.Generator) -> np.ndarray:
+def sample_batches(rep, factor_index, batch_size: int, rng: np.random.Generator) -> np.ndarray:
     """Factor vectors of batches in which one factor is held fixed.
 
     Parameters

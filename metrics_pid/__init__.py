@@ -1,10 +1,15 @@
 """PID-based metrics: bounds on unique, redundant and synergistic information.
 
-Importing the package registers the ``unibound`` metric.
+:func:`unibound` (Tokui & Sato 2022) and its companions from the PID bounds
+(:func:`pid_bounds`, :func:`aggregate`), the per-factor, per-latent PID profile
+(:func:`pid_profile`), and :data:`SPECS` for the runner.
 """
-from .bounds import TERMS, aggregate, pid_bounds
-from .profile import pid_profile, profile_table
-from .unibound import estimator_used, unibound
+from . import _unibound
+from ._bounds import TERMS, aggregate, pid_bounds
+from ._profile import PROFILE_COLUMNS, pid_profile, profile_table
+from ._unibound import unibound, unibound_details, unibound_score
 
-__all__ = ["TERMS", "aggregate", "estimator_used", "pid_bounds", "pid_profile",
-           "profile_table", "unibound"]
+SPECS = (_unibound.SPEC,)
+
+__all__ = ["PROFILE_COLUMNS", "SPECS", "TERMS", "aggregate", "pid_bounds", "pid_profile",
+           "profile_table", "unibound", "unibound_details", "unibound_score"]

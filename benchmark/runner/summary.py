@@ -5,15 +5,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+__all__ = ["SUMMARY_COLUMNS", "THRESHOLDS", "headline_table", "relative_change", "summarise",
+           "verdict"]
+
 # A metric "detects" an attack when its score falls consistently with level
 # (Spearman rho <= -RHO over all seeds) AND by a clear amount (relative drop from
 # level 0 to the top level >= DROP).  Mirror image: "inverted".  Else "blind".
 RHO_THRESHOLD = 0.5
 DROP_THRESHOLD = 0.10
 THRESHOLDS = {"spearman_rho": RHO_THRESHOLD, "relative_drop": DROP_THRESHOLD}
-
-# Keys that measure entanglement rather than disentanglement: they should RISE.
-RISING_KEYS = {"redundancy_l", "redundancy_u", "synergy_l", "synergy_u"}
 
 SUMMARY_COLUMNS = ["attack", "metric", "key", "level", "mean", "std", "n_seeds",
                    "spearman_rho", "drop", "relative_drop", "verdict"]
@@ -43,12 +43,14 @@ def spearman(levels: np.ndarray, scores: np.ndarray) -> float:
     return float(stats.spearmanr(levels, scores).statistic)
 
 
-def summarise(scores: pd.DataFrame) -> pd.DataFrame:
+def summarise(scores: pd.DataFrame, rising=frozenset()) -> pd.DataFrame:
     """One row per (attack, metric, key, level): mean, std and the key's trend verdict.
 
     ``spearman_rho``, ``drop`` (mean at the lowest level minus mean at the
     highest), ``relative_drop`` and ``verdict`` describe the whole key and are
-    repeated on each of its rows so the table stays tidy.
+    repeated on each of its rows so the table stays tidy.  Keys in ``rising``
+    measure entanglement (the metric specs say which): for them detecting
+    means rising.
     """
     rows = []
     for (attack, metric, key), group in scores.groupby(["attack", "metric", "key"], sort=False):
@@ -58,7 +60,7 @@ def summarise(scores: pd.DataFrame) -> pd.DataFrame:
         first, last = float(means.iloc[0]), float(means.iloc[-1])
         drop = first - last
         rel = relative_change(first, last)
-        v = verdict(rho, rel, rising=key in RISING_KEYS)
+        v = verdict(rho, rel, rising=key in rising)
         for level in means.index:
             rows.append((attack, metric, key, level, means[level],
                          0.0 if counts[level] < 2 else stds[level], int(counts[level]),

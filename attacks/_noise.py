@@ -3,11 +3,15 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from . import geometric_grid, register
+from ._spec import AttackSpec, geometric_grid
 
 
-@register("noise", levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0), description="z + level * eps: information is destroyed, not entangled")
 def noise(rep, level, rng):
     """Add ``level`` times standard Gaussian noise to every latent."""
     eye = np.eye(rep.dim)
     return linear_transform(rep, eye, level * eye, name=f"noise({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "noise", noise, levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
+    description="z + level * eps: information is destroyed, not entangled")

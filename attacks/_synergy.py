@@ -3,14 +3,17 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from . import geometric_grid, register
+from ._spec import AttackSpec, geometric_grid
 
 
-@register("synergy", levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
-          description="(z + level * m, m): only the pair of latents together carries the factor")
 def synergy(rep, level, rng):
     """Mask every latent with an independent Gaussian pad that is appended as well."""
     eye = np.eye(rep.dim)
     zero = np.zeros((rep.dim, rep.dim))
     return linear_transform(rep, np.vstack([eye, zero]), np.vstack([level * eye, eye]),
                             name=f"synergy({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "synergy", synergy, levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
+    description="(z + level * m, m): only the pair of latents together carries the factor")

@@ -3,13 +3,17 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from . import geometric_grid, register
+from ._spec import AttackSpec, geometric_grid
 
 
-@register("duplicate", levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0), description="(z, level * z + eps): a noisy copy aligned with the factors")
 def duplicate(rep, level, rng):
     """Append a noisy scaled copy of every latent (dimension doubles)."""
     eye = np.eye(rep.dim)
     zero = np.zeros((rep.dim, rep.dim))
     return linear_transform(rep, np.vstack([eye, level * eye]), np.vstack([zero, eye]),
                             name=f"duplicate({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "duplicate", duplicate, levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
+    description="(z, level * z + eps): a noisy copy aligned with the factors")

@@ -3,14 +3,17 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from . import geometric_grid, reflection, register
+from ._spec import AttackSpec, geometric_grid, reflection
 
 
-@register("redundancy", levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
-          description="(z, level * U z + eps): a rotated noisy copy mixing all latents (Tokui & Sato)")
 def redundancy(rep, level, rng):
     """Append ``level * U z + eps``; every appended dimension mixes all latents."""
     eye = np.eye(rep.dim)
     zero = np.zeros((rep.dim, rep.dim))
     return linear_transform(rep, np.vstack([eye, level * reflection(rep.dim)]),
                             np.vstack([zero, eye]), name=f"redundancy({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "redundancy", redundancy, levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
+    description="(z, level * U z + eps): a rotated noisy copy mixing all latents (Tokui & Sato)")

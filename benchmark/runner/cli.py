@@ -9,10 +9,11 @@ from pathlib import Path
 
 import attacks as attack_registry
 
-from . import protocol, report
-from .factors import builtin_names
+from ..factors import FactorSpace, builtin_names
+from ..validation import BenchmarkError
+from . import report
 from .registry import default_metric_names, get_metric, metric_names
-from .validation import BenchmarkError
+from .sweep import SweepConfig, base_representation, run_sweep
 
 EPILOG = """examples:
   python run_protocol.py --attack rotation            sweep one attack, write results/rotation/
@@ -143,8 +144,6 @@ def list_available() -> str:
         lines.append(f"  {star} {name:<14} headline: {spec.headline}")
     lines.append("datasets:")
     for name in builtin_names():
-        from .factors import FactorSpace
-
         space = FactorSpace.named(name)
         factors = ", ".join(f"{n} {s}" for n, s in zip(space.names, space.sizes))
         lines.append(f"  {name:<12} {factors}")
@@ -200,13 +199,10 @@ def run(args) -> int:
         spec = get_metric(metric)
         check_param_name(spec, param)
         metric_params.setdefault(spec.name, {})[param] = value
-    user_estimator = metric_params.get("unibound", {}).get("estimator", "auto")
-    if args.encodings:
-        from .encodings import load_encodings
-
-        load_encodings(args.encodings)  # fail fast with one clear line
-    elif args.dataset not in builtin_names():
+    if not args.encodings and args.dataset not in builtin_names():
         raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")
+    # the same for every attack: built, and a bad encodings file refused, once and first
+    base = base_representation(encodings=args.encodings, dataset=args.dataset, noise=args.noise)
 
     out = Path(args.out)
     if len(parse_levels(args.levels) if args.levels else (0, 1)) < 2:
@@ -223,28 +219,24 @@ def run(args) -> int:
         spec = attack_registry.get(name)
         levels = parse_levels(args.levels) if args.levels else (
             spec.quick_levels if args.quick else spec.levels)
-        config = protocol.SweepConfig(
+        config = SweepConfig(
             attack=spec.name, levels=levels,
             # plugins run in worker processes by their spec, so pass the spec, not the name
             metrics=tuple(plugin_specs.get(m, m) for m in metrics),
             seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
             quick=args.quick, encodings=args.encodings, metric_params=metric_params)
-        base = protocol.base_representation(config)
-        config, note = protocol.pin_estimator(config, base)
-        if note:
-            print(f"note: {note}", file=sys.stderr)
         attack_dir = out / spec.name.replace("+", "_then_")
-        scores, timings, errors, details = protocol.run_sweep(
-            config, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
-            executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress)
-        for line in failure_lines(errors, len(config.levels) * len(config.seeds)):
+        result = run_sweep(
+            config, base=base, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
+            executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress,
+            on_note=lambda note: print(f"note: {note}", file=sys.stderr))
+        for line in failure_lines(result.errors, len(config.levels) * len(config.seeds)):
             prefix = f"{spec.name}: " if len(attack_names) > 1 else ""
             print(f"error: {prefix}{line}", file=sys.stderr)
-        failures.extend(errors)
-        report.write_attack_outputs(attack_dir, config, scores, timings, errors, base,
-                                    unattacked_estimator=user_estimator, details=details)
-        sweeps[spec.name] = (config, scores)
-        print(f"{spec.name}: wrote {attack_dir}/ ({len(scores)} scores)")
+        failures.extend(result.errors)
+        report.write_attack_outputs(attack_dir, result)
+        sweeps[spec.name] = result
+        print(f"{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
     if len(sweeps) > 1:
         report.write_multi_attack_outputs(out, sweeps)
         print(f"wrote {out}/sensitivity_grid.png and {out}/sensitivity_matrix.png")

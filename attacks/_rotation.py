@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from . import register
+from ._spec import AttackSpec
 
 
 def pair_rotation(dim: int, angle: float) -> np.ndarray:
@@ -15,8 +15,12 @@ def pair_rotation(dim: int, angle: float) -> np.ndarray:
     return matrix
 
 
-@register("rotation", levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0), description="rotate latent pairs by level * 45 degrees")
 def rotation(rep, level, rng):
     """Rotate disjoint latent pairs by ``level * 45`` degrees (level 1 mixes them evenly)."""
     return linear_transform(rep, pair_rotation(rep.dim, level * np.pi / 4),
                             name=f"rotation({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "rotation", rotation, levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0),
+    description="rotate latent pairs by level * 45 degrees")

@@ -1,8 +1,9 @@
 """Figures: sensitivity curves, the attack grid, the metric x attack matrix,
 the paper's redundancy figure, and PID profiles.
 
-Every metric keeps one colour across all figures; UniBound is drawn thick and
-black so it stands out.
+Every metric keeps one colour across all figures; the highlighted metric
+(UniBound, ``MetricSpec.highlight``) is drawn thick and black so it stands out.
+Names, headlines and the highlight come from the metrics' specs.
 """
 from __future__ import annotations
 
@@ -16,25 +17,27 @@ import seaborn as sns  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from .io import atomic_savefig  # noqa: E402
+from .registry import BUILTIN_SPECS  # noqa: E402
 
-DISPLAY_NAMES = {
-    "unibound": "UniBound", "mig": "MIG", "beta_vae": "BetaVAE", "factor_vae": "FactorVAE",
-    "dci_fast": "DCI (fast)", "dci": "DCI", "sap": "SAP", "modularity": "Modularity",
-}
-_BUILTIN_ORDER = ["mig", "beta_vae", "factor_vae", "dci_fast", "dci", "sap", "modularity"]
-HIGHLIGHT = "unibound"
+# colours and styles follow the built-in listing order, so a metric looks the same in
+# every figure whatever else was run
+_BUILTIN_ORDER = [s.name for s in BUILTIN_SPECS if not s.highlight]
 _SAVE = {"dpi": 150, "bbox_inches": "tight", "metadata": {"Software": None}}
 _SVG = {"bbox_inches": "tight", "metadata": {"Date": None, "Creator": None}}
 
 
-def display_name(metric: str) -> str:
-    return DISPLAY_NAMES.get(metric, metric)
+def display_name(metric: str, specs: dict) -> str:
+    return specs[metric].display_name if metric in specs else metric
 
 
-def metric_colours(metrics) -> dict:
+def _highlighted(specs: dict) -> list:
+    return [name for name, spec in specs.items() if spec.highlight]
+
+
+def metric_colours(metrics, specs: dict) -> dict:
     """A colour per metric, stable across figures: built-ins fixed, plugins by name."""
     palette = sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)
-    colours = {HIGHLIGHT: (0.0, 0.0, 0.0)}
+    colours = {name: (0.0, 0.0, 0.0) for name in _highlighted(specs)}
     for i, name in enumerate(_BUILTIN_ORDER):
         colours[name] = palette[i]
     extra = sorted(m for m in set(metrics) if m not in colours)
@@ -48,10 +51,10 @@ _DASHES = [(None, None), (6, 2), (3, 1.5, 1, 1.5), (1, 1.2), (5, 1.5, 1, 1.5, 1,
            (2, 2), (4, 1)]
 
 
-def metric_style(metric: str, rank: int) -> dict:
-    """Line style: UniBound thick black; others distinct markers and dash patterns,
-    with markers shrinking in drawing order so lines that coincide stay visible."""
-    if metric == HIGHLIGHT:
+def metric_style(metric: str, rank: int, specs: dict) -> dict:
+    """Line style: the highlighted metric thick black; others distinct markers and dash
+    patterns, with markers shrinking in drawing order so lines that coincide stay visible."""
+    if metric in specs and specs[metric].highlight:
         return {"lw": 3.2, "marker": "o", "ms": 6, "zorder": 6}
     style = {"lw": max(2.6 - 0.25 * rank, 1.0), "marker": _MARKERS[rank % len(_MARKERS)],
              "ms": max(8.5 - 1.0 * rank, 3.5), "zorder": 3 + 0.01 * rank}
@@ -61,8 +64,8 @@ def metric_style(metric: str, rank: int) -> dict:
     return style
 
 
-def metric_order(metrics) -> list:
-    known = [HIGHLIGHT] + _BUILTIN_ORDER
+def metric_order(metrics, specs: dict) -> list:
+    known = _highlighted(specs) + _BUILTIN_ORDER
     present = set(metrics)
     return [m for m in known if m in present] + sorted(present - set(known))
 
@@ -117,25 +120,24 @@ def level_label(attack: str) -> str:
     return "attack level α"
 
 
-def headline_frame(scores: pd.DataFrame, headlines: dict) -> pd.DataFrame:
-    """The headline key of each metric only, with a display label."""
-    mask = [headlines.get(m) == k for m, k in zip(scores["metric"], scores["key"])]
-    frame = scores[mask].copy()
-    frame["label"] = frame["metric"].map(display_name)
-    return frame
+def headline_frame(scores: pd.DataFrame, specs: dict) -> pd.DataFrame:
+    """The headline key of each metric only."""
+    mask = [m in specs and specs[m].headline == k for m, k in zip(scores["metric"], scores["key"])]
+    return scores[mask].copy()
 
 
-def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, legend: bool = True):
+def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, specs: dict,
+                     legend: bool = True):
     """Score vs level for each metric in ``frame`` (headline rows), 95% band over seeds."""
-    order = metric_order(frame["metric"].unique())
+    order = metric_order(frame["metric"].unique(), specs)
     for metric in order:
         rows = frame[frame["metric"] == metric]
         grouped = rows.groupby("level")["score"]
         levels = np.asarray(grouped.mean().index, dtype=float)
         means = grouped.mean().to_numpy()
         bands = np.array([t_interval(v) for _, v in grouped])
-        ax.plot(levels, means, color=colours[metric], label=display_name(metric),
-                **metric_style(metric, styles_rank(metric)))
+        ax.plot(levels, means, color=colours[metric], label=display_name(metric, specs),
+                **metric_style(metric, styles_rank(metric), specs))
         ax.fill_between(levels, np.clip(bands[:, 0], -1e9, None), bands[:, 1],
                         color=colours[metric], alpha=0.18, lw=0, zorder=2)
     _set_level_axis(ax, frame["level"].unique(), level_label(attack))
@@ -144,12 +146,12 @@ def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, legend
         ax.legend(fontsize=8, frameon=True, loc="best")
 
 
-def sensitivity_figure(scores, headlines, attack, dataset, path):
+def sensitivity_figure(scores, specs, attack, dataset, path):
     sns.set_theme(style="whitegrid")
-    frame = headline_frame(scores, headlines)
-    colours = metric_colours(frame["metric"].unique())
+    frame = headline_frame(scores, specs)
+    colours = metric_colours(frame["metric"].unique(), specs)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    draw_sensitivity(ax, frame, colours, attack, legend=False)
+    draw_sensitivity(ax, frame, colours, attack, specs, legend=False)
     ax.set_title(f"Metric sensitivity to the {attack} attack ({dataset}); band: 95% CI over seeds",
                  fontsize=10)
     ax.set_ylim(-0.04, 1.06 if frame["score"].max() <= 1.05 else None)
@@ -157,7 +159,7 @@ def sensitivity_figure(scores, headlines, attack, dataset, path):
     _save(fig, path, vector=True)
 
 
-def sensitivity_grid(sweeps: dict, headlines: dict, dataset: str, path):
+def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
     """One panel per attack, a shared legend."""
     sns.set_theme(style="whitegrid")
     names = list(sweeps)
@@ -168,16 +170,18 @@ def sensitivity_grid(sweeps: dict, headlines: dict, dataset: str, path):
     all_metrics = set()
     for name in names:
         all_metrics |= set(sweeps[name]["metric"].unique())
-    colours = metric_colours(all_metrics)
+    colours = metric_colours(all_metrics, specs)
     for i, (ax, name) in enumerate(zip(axes.flat, names)):
-        draw_sensitivity(ax, headline_frame(sweeps[name], headlines), colours, name, legend=False)
+        draw_sensitivity(ax, headline_frame(sweeps[name], specs), colours, name, specs,
+                         legend=False)
         ax.set_title(name, fontsize=11)
         ax.set_ylabel("score" if i % ncols == 0 else "")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
-    handles = [plt.Line2D([], [], color=colours[m], label=display_name(m),
-                          **{k: v for k, v in metric_style(m, styles_rank(m)).items() if k != "zorder"})
-               for m in metric_order(all_metrics)]
+    handles = [plt.Line2D([], [], color=colours[m], label=display_name(m, specs),
+                          **{k: v for k, v in metric_style(m, styles_rank(m), specs).items()
+                             if k != "zorder"})
+               for m in metric_order(all_metrics, specs)]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
                bbox_to_anchor=(0.5, -0.02), frameon=False)
     fig.suptitle(f"How each metric responds to each entanglement attack ({dataset} ideal "
@@ -186,10 +190,10 @@ def sensitivity_grid(sweeps: dict, headlines: dict, dataset: str, path):
     _save(fig, path)
 
 
-def sensitivity_matrix(table: pd.DataFrame, path):
+def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
     """Heatmap of the relative drop (metric x attack) with the verdict in each cell."""
     sns.set_theme(style="white")
-    metrics = metric_order(table["metric"].unique())
+    metrics = metric_order(table["metric"].unique(), specs)
     attacks_ = list(dict.fromkeys(table["attack"]))
     values = table.pivot(index="metric", columns="attack", values="relative_drop").loc[metrics, attacks_]
     verdicts = table.pivot(index="metric", columns="attack", values="verdict").loc[metrics, attacks_]
@@ -200,7 +204,7 @@ def sensitivity_matrix(table: pd.DataFrame, path):
                 linewidths=0.5, ax=ax, annot_kws={"fontsize": 8},
                 cbar_kws={"label": "relative drop of the score, level 0 → top level\n"
                                    "(positive: the score falls)"})
-    ax.set_yticklabels([display_name(m) for m in metrics], rotation=0)
+    ax.set_yticklabels([display_name(m, specs) for m in metrics], rotation=0)
     ax.set_xlabel("attack")
     ax.set_ylabel("metric (headline score)")
     ax.set_title("Which metric detects which entanglement\n(red: score falls = detects; "
@@ -208,23 +212,25 @@ def sensitivity_matrix(table: pd.DataFrame, path):
     _save(fig, path)
 
 
-def paper_figure(scores: pd.DataFrame, headlines: dict, metrics, path, dataset: str):
+def paper_figure(scores: pd.DataFrame, specs: dict, metrics, path, dataset: str):
     """The paper's layout: one panel per metric, alpha on x, 95% band, equal y-range widths."""
     sns.set_theme(style="whitegrid")
-    frame = headline_frame(scores, headlines)
-    colours = metric_colours(frame["metric"].unique())
+    frame = headline_frame(scores, specs)
+    colours = metric_colours(frame["metric"].unique(), specs)
     metrics = [m for m in metrics if m in set(frame["metric"])]
     means = frame.groupby(["metric", "level"])["score"].mean()
     span = max(0.5, max(np.ptp(means[m].to_numpy()) for m in metrics) * 1.25)
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.3 * len(metrics), 3.3), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        draw_sensitivity(ax, frame[frame["metric"] == metric], colours, "redundancy", legend=False)
+        draw_sensitivity(ax, frame[frame["metric"] == metric], colours, "redundancy", specs,
+                         legend=False)
         centre = 0.5 * (means[metric].max() + means[metric].min())
         low, high = centre - span / 2, centre + span / 2
         if high > 1.05:
             low, high = low - (high - 1.05), 1.05
         ax.set_ylim(low, high)
-        ax.set_title(display_name(metric), fontsize=12, fontweight="bold" if metric == HIGHLIGHT else None)
+        ax.set_title(display_name(metric, specs), fontsize=12,
+                     fontweight="bold" if specs[metric].highlight else None)
         ax.set_xlabel("α (redundancy attack)")
     axes[0][0].set_ylabel("score")
     fig.suptitle(f"Redundancy attack z' = (z, αUz + ε) on the {dataset} ideal representation "

@@ -15,10 +15,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from benchmark.registry import register_metric
-from benchmark.validation import BenchmarkError, check_codes, check_positive_int
+from benchmark.spec import MetricSpec
+from benchmark.validation import BenchmarkError, check_codes, check_positive_int, check_rng
 
-from ._sampling import _sample_batch, encode_batches, seed_from
+from ._sampling import encode_batches, sample_batches, seed_from
+
+__all__ = ["SPEC", "beta_vae", "beta_vae_score", "features", "generate"]
 
 #: Training points generated per vectorised encode call (bounds memory).
 _CHUNK = 2000
@@ -47,29 +49,37 @@ def features(codes_a, codes_b) -> np.ndarray:
     return np.mean(np.abs(codes_a - codes_b), axis=1)
 
 
-def compute(train_features, train_labels, eval_features, eval_labels, random_state=0) -> dict:
+def beta_vae_score(features, labels, features_test, labels_test, *, random_state: int = 0) -> dict:
     """Fit the BetaVAE classifier on given features and score it.
 
     Parameters
     ----------
-    train_features, eval_features : ndarray of shape (n, L)
-        Feature vectors (see :func:`features`).
-    train_labels, eval_labels : ndarray of shape (n,)
+    features, features_test : ndarray of shape (n, L)
+        Feature vectors for training and for the held-out score (see :func:`features`).
+    labels, labels_test : ndarray of shape (n,)
         Index of the factor held fixed for each feature vector.
     random_state : int
-        Seed passed to ``LogisticRegression``.
+        Seed of the ``LogisticRegression``.
 
     Returns
     -------
-    dict with ``train_accuracy`` and ``eval_accuracy``.
+    dict
+        ``train_accuracy`` and ``eval_accuracy`` (held-out, the headline).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.eye(3)[[0, 1, 2] * 10]
+    >>> beta_vae_score(x, np.array([0, 1, 2] * 10), x, np.array([0, 1, 2] * 10))["eval_accuracy"]
+    1.0
     """
-    x_train = check_codes(train_features, "train_features")
-    x_eval = check_codes(eval_features, "eval_features")
-    y_train = _labels(train_labels, x_train, "train_labels")
-    y_eval = _labels(eval_labels, x_eval, "eval_labels")
+    x_train = check_codes(features, "features")
+    x_eval = check_codes(features_test, "features_test")
+    y_train = _labels(labels, x_train, "labels")
+    y_eval = _labels(labels_test, x_eval, "labels_test")
     if x_train.shape[1] != x_eval.shape[1]:
         raise BenchmarkError(
-            f"train_features and eval_features differ in width ({x_train.shape[1]} != {x_eval.shape[1]})"
+            f"features and features_test differ in width ({x_train.shape[1]} != {x_eval.shape[1]})"
         )
     if np.unique(y_train).size < 2:
         # A classifier cannot be fitted on one class; predicting it is all there is.
@@ -98,28 +108,53 @@ def _labels(labels, x, argname):
 def generate(rep, num_points: int, batch_size: int, rng: np.random.Generator):
     """``num_points`` BetaVAE feature vectors of ``rep`` and their labels.
 
-    Each point's batch of pairs comes from :func:`_sample_batch` with batches
+    Each point's batch of pairs comes from :func:`sample_batches` with batches
     of two rows (a matched pair); points are generated in vectorised chunks.
     """
     feats, labs = [], []
     for start in range(0, num_points, _CHUNK):
         n = min(_CHUNK, num_points - start)
         labels = rng.integers(0, rep.space.num_factors, size=n)
-        pairs = _sample_batch(rep, np.repeat(labels, batch_size), 2, rng)  # (n*batch, 2, K)
+        pairs = sample_batches(rep, np.repeat(labels, batch_size), 2, rng)  # (n*batch, 2, K)
         codes = encode_batches(rep, pairs, rng).reshape(n, batch_size, 2, -1)
         feats.append(features(codes[:, :, 0], codes[:, :, 1]))
         labs.append(labels)
     return np.concatenate(feats), np.concatenate(labs)
 
 
-@register_metric("beta_vae", headline="eval_accuracy", default=True,
-                 quick={"num_train": 1000, "num_eval": 500})
-def beta_vae(rep, rng, batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000) -> dict:
-    """BetaVAE metric of ``rep``: ``train_accuracy`` and ``eval_accuracy`` (headline)."""
+def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
+             num_test: int = 5000) -> dict:
+    """BetaVAE metric of ``rep``.
+
+    Parameters
+    ----------
+    rep : Representation
+    rng : int or numpy.random.Generator
+    batch_size : int, default 64
+        Pairs averaged into one feature vector.
+    num_train, num_test : int, default 10000 and 5000
+        Feature vectors to fit the classifier on and to score it on.
+
+    Returns
+    -------
+    dict
+        ``train_accuracy`` and ``eval_accuracy`` (the headline).
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> beta_vae(ideal(FactorSpace.synthetic([3, 4])), 0, num_train=300, num_test=100)["eval_accuracy"]
+    1.0
+    """
+    rng = check_rng(rng)
     batch_size = check_positive_int(batch_size, "batch_size")
     num_train = check_positive_int(num_train, "num_train")
-    num_eval = check_positive_int(num_eval, "num_eval")
+    num_test = check_positive_int(num_test, "num_test")
     x_train, y_train = generate(rep, num_train, batch_size, rng)
     seed = seed_from(rng)
-    x_eval, y_eval = generate(rep, num_eval, batch_size, rng)
-    return compute(x_train, y_train, x_eval, y_eval, random_state=seed)
+    x_test, y_test = generate(rep, num_test, batch_size, rng)
+    return beta_vae_score(x_train, y_train, x_test, y_test, random_state=seed)
+
+
+SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy", display_name="BetaVAE",
+                  default=True, quick={"num_train": 1000, "num_test": 500})

@@ -4,17 +4,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from benchmark.estimators import informations
+from benchmark.information import informations
 from benchmark.validation import check_rng
 
-from .bounds import TERMS, pid_bounds
+from ._bounds import TERMS, pid_bounds
+
+__all__ = ["PROFILE_COLUMNS", "pid_profile", "profile_table"]
 
 PROFILE_COLUMNS = ["factor", "latent", "term", "lower", "upper",
                    "mi_latent", "mi_rest", "mi_all", "entropy"]
 
 
 def profile_table(info, factor_names=None) -> pd.DataFrame:
-    """Tidy table of the PID bounds of an :class:`~benchmark.estimators.Informations`.
+    """Tidy table of the PID bounds of an :class:`~benchmark.information.Informations`.
 
     One row per (factor, latent, term); ``lower``/``upper`` are normalised by
     ``H(y_k)``; ``mi_latent``, ``mi_rest``, ``mi_all`` are the raw informations
@@ -40,16 +42,24 @@ def profile_table(info, factor_names=None) -> pd.DataFrame:
     return table
 
 
-def pid_profile(rep, rng, estimator: str = "auto", **params) -> pd.DataFrame:
+def pid_profile(rep, rng, *, estimator: str = "auto", **params) -> pd.DataFrame:
     """The PID profile of ``rep`` as a tidy table (see :func:`profile_table`).
 
     Parameters
     ----------
     rep : Representation
-    rng : numpy.random.Generator
+    rng : int or numpy.random.Generator
     estimator : {"auto", "exact", "knn"}
     **params
-        Sample sizes passed to :func:`benchmark.estimators.informations`.
+        Options of :func:`benchmark.information.informations`.
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> table = pid_profile(ideal(FactorSpace.synthetic([4, 3])), 0)
+    >>> row = table[(table.factor == "f0") & (table.latent == 0) & (table.term == "unique")]
+    >>> round(float(row.lower.iloc[0]), 2)
+    1.0
     """
     info = informations(rep, check_rng(rng), estimator=estimator, **params)
     return profile_table(info, rep.space.names)

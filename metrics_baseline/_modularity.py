@@ -15,16 +15,18 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.stats import rankdata
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from benchmark.histogram import discrete_mutual_info, discretize
-from benchmark.registry import register_metric
-from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int
+from benchmark.information import discrete_mutual_info, discretize, map_in_threads
+from benchmark.spec import MetricSpec
+from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
 from ._sampling import sample_codes
+
+__all__ = ["SPEC", "explicitness_per_factor", "modularity", "modularity_from_mi",
+           "modularity_score", "roc_auc_ovr"]
 
 
 def modularity_from_mi(mutual_information) -> float:
@@ -79,8 +81,8 @@ def explicitness_per_factor(x_train, y_train, x_test, y_test):
             roc_auc_ovr(y_test, model.predict_proba(x_test), model.classes_))
 
 
-def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int = 20,
-            n_jobs: int | None = -1) -> dict:
+def modularity_score(codes, factors, codes_test, factors_test, *, num_bins: int = 20,
+                     n_jobs: int | None = -1) -> dict:
     """Modularity and explicitness of given codes and factors.
 
     The per-factor classifiers are fitted in parallel threads (``n_jobs``);
@@ -88,9 +90,18 @@ def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int 
 
     Returns
     -------
-    dict with ``modularity``, ``explicitness`` (test AUC) and ``explicitness_train``.
+    dict
+        ``modularity`` (the headline), ``explicitness`` (held-out AUC) and
+        ``explicitness_train``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.stack([np.arange(40) % 2, np.arange(40) // 20], axis=1)
+    >>> modularity_score(y.astype(float), y, y.astype(float), y)["modularity"]
+    1.0
     """
-    codes_train, factors_train = check_codes_factors(codes_train, factors_train)
+    codes_train, factors_train = check_codes_factors(codes, factors)
     codes_test, factors_test = check_codes_factors(codes_test, factors_test)
     if codes_test.shape[1] != codes_train.shape[1] or factors_test.shape[1] != factors_train.shape[1]:
         raise BenchmarkError("training and test arrays differ in their number of codes or factors")
@@ -101,12 +112,9 @@ def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int 
     std = np.where(std > 0, std, 1.0)  # a constant code stays 0 instead of becoming NaN
     x_train = (codes_train - mean) / std
     x_test = (codes_test - mean) / std
-    jobs = [delayed(explicitness_per_factor)(x_train, factors_train[:, k], x_test, factors_test[:, k])
-            for k in range(factors_train.shape[1])]
-    if n_jobs == 1:
-        scores = np.array([f(*a, **kw) for f, a, kw in jobs])
-    else:
-        scores = np.array(Parallel(n_jobs=n_jobs, prefer="threads")(jobs))
+    scores = np.array(map_in_threads(
+        lambda k: explicitness_per_factor(x_train, factors_train[:, k], x_test, factors_test[:, k]),
+        range(factors_train.shape[1]), n_jobs=n_jobs))
     return {
         "modularity": modularity_from_mi(mi),
         "explicitness": float(scores[:, 1].mean()),
@@ -114,13 +122,32 @@ def compute(codes_train, factors_train, codes_test, factors_test, num_bins: int 
     }
 
 
-@register_metric("modularity", headline="modularity", default=False,
-                 quick={"num_train": 2000, "num_test": 1000})
-def modularity(rep, rng, num_train: int = 10000, num_test: int = 5000, num_bins: int = 20,
+def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bins: int = 20,
                n_jobs: int | None = -1) -> dict:
-    """Modularity (headline) and explicitness of ``rep``."""
+    """Modularity (the headline) and explicitness of ``rep``.
+
+    Parameters
+    ----------
+    rep : Representation
+    rng : int or numpy.random.Generator
+    num_train, num_test : int, default 10000 and 5000
+    num_bins : int, default 20
+        Histogram bins of the plug-in informations.
+    n_jobs : int or None, default -1
+
+    Returns
+    -------
+    dict
+        See :func:`modularity_score`.
+    """
+    rng = check_rng(rng)
     num_train = check_positive_int(num_train, "num_train", 2)
     num_test = check_positive_int(num_test, "num_test", 2)
-    codes_train, factors_train = sample_codes(rep, num_train, rng)
+    codes, factors = sample_codes(rep, num_train, rng)
     codes_test, factors_test = sample_codes(rep, num_test, rng)
-    return compute(codes_train, factors_train, codes_test, factors_test, num_bins, n_jobs)
+    return modularity_score(codes, factors, codes_test, factors_test, num_bins=num_bins,
+                            n_jobs=n_jobs)
+
+
+SPEC = MetricSpec("modularity", modularity, headline="modularity", display_name="Modularity",
+                  quick={"num_train": 2000, "num_test": 1000})

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.registry import register_metric
-from benchmark.validation import BenchmarkError, check_codes, check_positive_int
+from benchmark.spec import MetricSpec
+from benchmark.validation import BenchmarkError, check_codes, check_positive_int, check_rng
 
-from ._sampling import _sample_batch, encode_batches, sample_codes
+from ._sampling import encode_batches, sample_batches, sample_codes
+
+__all__ = ["SPEC", "factor_vae", "factor_vae_score", "generate", "global_variances", "votes"]
 
 
 def global_variances(codes) -> np.ndarray:
@@ -68,17 +70,18 @@ def votes(batch_codes, labels, variances, active, num_factors: int) -> np.ndarra
     return counts.reshape(num_factors, variances.shape[0])
 
 
-def compute(variance_codes, train_codes, train_labels, eval_codes, eval_labels,
-            num_factors: int | None = None, prune_threshold: float = 0.05) -> dict:
+def factor_vae_score(variance_codes, batch_codes, labels, batch_codes_test, labels_test, *,
+                     num_factors: int | None = None, prune_threshold: float = 0.05) -> dict:
     """FactorVAE metric of given codes.
 
     Parameters
     ----------
     variance_codes : ndarray of shape (m, L)
         Freely drawn codes for the global variances.
-    train_codes, eval_codes : ndarray of shape (n, batch_size, L)
-        Batches of codes, each with one factor held fixed.
-    train_labels, eval_labels : ndarray of shape (n,)
+    batch_codes, batch_codes_test : ndarray of shape (n, batch_size, L)
+        Batches of codes, each with one factor held fixed: training votes and
+        held-out votes.
+    labels, labels_test : ndarray of shape (n,)
         The factor held fixed in each batch.
     num_factors : int, optional
         Number of factors (default: largest label + 1).
@@ -87,19 +90,30 @@ def compute(variance_codes, train_codes, train_labels, eval_codes, eval_labels,
 
     Returns
     -------
-    dict with ``train_accuracy``, ``eval_accuracy`` and ``num_active_dims``
-    (all zero when every dimension is pruned).
+    dict
+        ``train_accuracy``, ``eval_accuracy`` (the headline) and
+        ``num_active_dims`` (all zero when every dimension is pruned).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> labels = np.array([0, 1] * 20)
+    >>> batches = rng.standard_normal((40, 8, 2))
+    >>> batches[np.arange(40), :, labels] = 0.0  # the fixed factor's latent stays put
+    >>> factor_vae_score(rng.standard_normal((100, 2)), batches, labels, batches, labels)["eval_accuracy"]
+    1.0
     """
     variances = global_variances(variance_codes)
     prune_threshold = _check_threshold(prune_threshold)
     active = np.sqrt(variances) >= prune_threshold
     if num_factors is None:
-        num_factors = int(max(np.max(train_labels, initial=0), np.max(eval_labels, initial=0))) + 1
+        num_factors = int(max(np.max(labels, initial=0), np.max(labels_test, initial=0))) + 1
     num_factors = check_positive_int(num_factors, "num_factors")
     if not active.any():
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
-    train_votes = votes(train_codes, train_labels, variances, active, num_factors)
-    eval_votes = votes(eval_codes, eval_labels, variances, active, num_factors)
+    train_votes = votes(batch_codes, labels, variances, active, num_factors)
+    eval_votes = votes(batch_codes_test, labels_test, variances, active, num_factors)
     # Majority vote per dimension; ties (and unvoted dimensions) go to the lowest factor.
     classifier = np.argmax(train_votes, axis=0)
     columns = np.arange(variances.shape[0])
@@ -125,19 +139,42 @@ def _accuracy(vote_matrix, classifier, columns) -> float:
 def generate(rep, num_points: int, batch_size: int, rng: np.random.Generator):
     """``num_points`` batches of codes of ``rep`` with one factor fixed, and the labels."""
     labels = rng.integers(0, rep.space.num_factors, size=num_points)
-    factors = _sample_batch(rep, labels, batch_size, rng)  # (n, batch, K)
+    factors = sample_batches(rep, labels, batch_size, rng)  # (n, batch, K)
     return encode_batches(rep, factors, rng), labels
 
 
-@register_metric("factor_vae", headline="eval_accuracy", default=True,
-                 quick={"num_train": 1000, "num_eval": 500, "num_variance_estimate": 2000})
-def factor_vae(rep, rng, batch_size: int = 64, num_train: int = 10000, num_eval: int = 5000,
+def factor_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000, num_test: int = 5000,
                num_variance_estimate: int = 10000, prune_threshold: float = 0.05) -> dict:
-    """FactorVAE metric of ``rep``: ``train_accuracy``, ``eval_accuracy`` (headline),
-    ``num_active_dims``."""
+    """FactorVAE metric of ``rep``.
+
+    Parameters
+    ----------
+    rep : Representation
+    rng : int or numpy.random.Generator
+    batch_size : int, default 64
+    num_train, num_test : int, default 10000 and 5000
+        Training and held-out votes (one batch each).
+    num_variance_estimate : int, default 10000
+        Free codes for the global variances.
+    prune_threshold : float, default 0.05
+        Latents with a global standard deviation below this do not vote.
+
+    Returns
+    -------
+    dict
+        ``train_accuracy``, ``eval_accuracy`` (the headline), ``num_active_dims``.
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> factor_vae(ideal(FactorSpace.synthetic([3, 4])), 0, num_train=200, num_test=100,
+    ...            num_variance_estimate=500)["eval_accuracy"]
+    1.0
+    """
+    rng = check_rng(rng)
     batch_size = check_positive_int(batch_size, "batch_size", 2)
     num_train = check_positive_int(num_train, "num_train")
-    num_eval = check_positive_int(num_eval, "num_eval")
+    num_test = check_positive_int(num_test, "num_test")
     num_variance_estimate = check_positive_int(num_variance_estimate, "num_variance_estimate", 2)
     prune_threshold = _check_threshold(prune_threshold)
     variance_codes, _ = sample_codes(rep, num_variance_estimate, rng)
@@ -145,7 +182,12 @@ def factor_vae(rep, rng, batch_size: int = 64, num_train: int = 10000, num_eval:
     if not (np.sqrt(variances) >= prune_threshold).any():
         # Nothing to vote with: skip generating the batches.
         return {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
-    train_codes, train_labels = generate(rep, num_train, batch_size, rng)
-    eval_codes, eval_labels = generate(rep, num_eval, batch_size, rng)
-    return compute(variance_codes, train_codes, train_labels, eval_codes, eval_labels,
-                   num_factors=rep.space.num_factors, prune_threshold=prune_threshold)
+    batch_codes, labels = generate(rep, num_train, batch_size, rng)
+    batch_codes_test, labels_test = generate(rep, num_test, batch_size, rng)
+    return factor_vae_score(variance_codes, batch_codes, labels, batch_codes_test, labels_test,
+                            num_factors=rep.space.num_factors, prune_threshold=prune_threshold)
+
+
+SPEC = MetricSpec("factor_vae", factor_vae, headline="eval_accuracy", display_name="FactorVAE",
+                  default=True,
+                  quick={"num_train": 1000, "num_test": 500, "num_variance_estimate": 2000})

@@ -17,25 +17,22 @@ class per stage; a 40-valued factor means 4000 trees), so the protocol uses
 and accuracies taken from a random forest (20 trees of depth <= 8 considering
 every code at each split, multi-class in one tree) instead of 100 stages of one
 tree per class.  Its agreement with ``dci`` is measured by
-``benchmarks/compare_dci_fast.py`` and reported in the README.  Measured on
-the dsprites ideal representation at 10,000 / 5,000 points (same codes for
-both; dci ~100-220 s, dci_fast ~3 s on two cores): identical scores on the
-ideal, redundancy(1) and duplicate(1) cases; disentanglement +0.05 on
-rotation(1), +0.23 on synergy(1), -0.06 / -0.12 / -0.13 on noise(0.25 / 0.5 /
-1); mean |difference| 0.07 over those eight cases, and the two order the
-cases the same way.  Treat ``dci_fast`` as a trend detector, and ``dci`` as
-the number to compare with published values.
+``benchmarks/compare_dci_fast.py`` (numbers in the README): treat ``dci_fast``
+as a trend detector, and ``dci`` as the number to compare with published values.
 """
 from __future__ import annotations
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
-from benchmark.registry import register_metric
-from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int
+from benchmark.information import map_in_threads
+from benchmark.spec import MetricSpec
+from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
 from ._sampling import sample_codes, seed_from
+
+__all__ = ["FAST_SPEC", "SPEC", "completeness", "completeness_per_factor", "dci", "dci_fast",
+           "dci_score", "disentanglement", "disentanglement_per_code", "importance_matrix"]
 
 #: Added to every importance before normalising, as in disentanglement_lib.
 _EPS = 1e-11
@@ -125,19 +122,20 @@ def _canonical_order(codes: np.ndarray) -> np.ndarray:
     return np.lexsort(ranks[::-1])
 
 
-def importance_matrix(codes_train, factors_train, codes_test, factors_test,
+def importance_matrix(codes, factors, codes_test, factors_test, *,
                       random_state: int = 0, n_jobs: int | None = -1,
                       max_train: int | None = None, model: str = "gbt"):
-    """Gradient-boosted-tree importance matrix and accuracies.
+    """Tree-model importance matrix and accuracies.
 
     Parameters
     ----------
-    codes_train, codes_test : ndarray of shape (n, L)
-    factors_train, factors_test : ndarray of shape (n, K), integer
+    codes, codes_test : ndarray of shape (n, L)
+        Training and held-out codes.
+    factors, factors_test : ndarray of shape (n, K), integer
     random_state : int
         Seeds one classifier per factor (results do not depend on ``n_jobs``).
     n_jobs : int or None
-        Factors are fitted in parallel threads with joblib (``-1``: all cores).
+        Factors are fitted in parallel threads (``-1``: all cores).
     max_train : int, optional
         Fit each classifier on at most this many training points (a random
         subsample; accuracies are still measured on all points).  ``None``
@@ -152,15 +150,15 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test,
     (importance, train_accuracy, test_accuracy): ``importance`` has shape
     ``(L, K)``; the accuracies are per-factor arrays of shape ``(K,)``.
     """
-    codes_train, factors_train = check_codes_factors(codes_train, factors_train)
+    codes_train, factors_train = check_codes_factors(codes, factors)
     codes_test, factors_test = check_codes_factors(codes_test, factors_test)
     if codes_train.shape[1] != codes_test.shape[1]:
         raise BenchmarkError(
-            f"codes_train and codes_test differ in width ({codes_train.shape[1]} != {codes_test.shape[1]})"
+            f"codes and codes_test differ in width ({codes_train.shape[1]} != {codes_test.shape[1]})"
         )
     if factors_train.shape[1] != factors_test.shape[1]:
         raise BenchmarkError(
-            f"factors_train and factors_test differ in width ({factors_train.shape[1]} != {factors_test.shape[1]})"
+            f"factors and factors_test differ in width ({factors_train.shape[1]} != {factors_test.shape[1]})"
         )
     if model not in MODELS:
         raise BenchmarkError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
@@ -172,32 +170,38 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test,
     # rescaling changes) makes the scores exactly invariant to both.
     order = _canonical_order(codes_train)
     x_train, x_test = codes_train[:, order], codes_test[:, order]
-    jobs = (delayed(_fit_factor)(x_train, factors_train[:, k], x_test, factors_test[:, k],
-                                 int(seeds[k]), max_train, model, dict(FOREST_PARAMS))
-            for k in range(num_factors))
-    if n_jobs == 1 or num_factors == 1:
-        results = [f(*a, **kw) for f, a, kw in jobs]
-    else:
-        # Threads, not processes: the tree builders release the GIL, and a process
-        # pool nested in the protocol's worker processes can hang their shutdown.
-        results = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
+    # Threads, not processes: the tree builders release the GIL, and a process pool
+    # nested in the protocol's worker processes can hang their shutdown.
+    results = map_in_threads(
+        lambda k: _fit_factor(x_train, factors_train[:, k], x_test, factors_test[:, k],
+                              int(seeds[k]), max_train, model, dict(FOREST_PARAMS)),
+        range(num_factors), n_jobs=n_jobs)
     importance = np.empty((codes_train.shape[1], num_factors))
     importance[order] = np.stack([r[0] for r in results], axis=1)
     return importance, np.array([r[1] for r in results]), np.array([r[2] for r in results])
 
 
-def compute(codes_train, factors_train, codes_test, factors_test, random_state: int = 0,
-            n_jobs: int | None = -1, max_train: int | None = None, model: str = "gbt") -> dict:
+def dci_score(codes, factors, codes_test, factors_test, *, random_state: int = 0,
+              n_jobs: int | None = -1, max_train: int | None = None, model: str = "gbt") -> dict:
     """DCI of given codes and factors.
 
     Returns
     -------
-    dict with ``disentanglement``, ``completeness``, ``informativeness_train``
-    and ``informativeness_test``.  See :func:`importance_matrix` for the
-    parameters.
+    dict
+        ``disentanglement`` (the headline), ``completeness``,
+        ``informativeness_train`` and ``informativeness_test``.  See
+        :func:`importance_matrix` for the parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.stack([np.arange(60) % 3, np.arange(60) // 20], axis=1)
+    >>> round(dci_score(y.astype(float), y, y.astype(float), y)["disentanglement"], 6)
+    1.0
     """
     importance, train_acc, test_acc = importance_matrix(
-        codes_train, factors_train, codes_test, factors_test, random_state, n_jobs, max_train, model)
+        codes, factors, codes_test, factors_test, random_state=random_state, n_jobs=n_jobs,
+        max_train=max_train, model=model)
     return {
         "disentanglement": disentanglement(importance),
         "completeness": completeness(importance),
@@ -206,25 +210,62 @@ def compute(codes_train, factors_train, codes_test, factors_test, random_state: 
     }
 
 
-def _sampled(rep, rng, num_train, num_test, n_jobs, max_train, model):
+def _sampled(rep, rng, num_train, num_test, n_jobs, model):
+    rng = check_rng(rng)
     num_train = check_positive_int(num_train, "num_train", 2)
     num_test = check_positive_int(num_test, "num_test", 2)
-    codes_train, factors_train = sample_codes(rep, num_train, rng)
+    codes, factors = sample_codes(rep, num_train, rng)
     codes_test, factors_test = sample_codes(rep, num_test, rng)
-    return compute(codes_train, factors_train, codes_test, factors_test,
-                   random_state=seed_from(rng), n_jobs=n_jobs, max_train=max_train, model=model)
+    return dci_score(codes, factors, codes_test, factors_test, random_state=seed_from(rng),
+                     n_jobs=n_jobs, model=model)
 
 
-@register_metric("dci", headline="disentanglement", default=False,
-                 quick={"num_train": 1000, "num_test": 500})
-def dci(rep, rng, num_train: int = 10000, num_test: int = 5000, n_jobs: int | None = -1) -> dict:
-    """Faithful DCI: gradient-boosted trees on all ``num_train`` points (slow)."""
-    return _sampled(rep, rng, num_train, num_test, n_jobs, None, "gbt")
+def dci(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
+        n_jobs: int | None = -1) -> dict:
+    """Faithful DCI of ``rep``: one gradient-boosted-tree classifier per factor (slow).
+
+    Parameters
+    ----------
+    rep : Representation
+    rng : int or numpy.random.Generator
+    num_train, num_test : int, default 10000 and 5000
+        Codes to fit the classifiers on and to score their accuracy on.
+    n_jobs : int or None, default -1
+        Threads fitting the factors' classifiers (the result does not depend on it).
+
+    Returns
+    -------
+    dict
+        See :func:`dci_score`.
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> round(dci(ideal(FactorSpace.synthetic([3, 4])), 0, num_train=200, num_test=100)
+    ...       ["disentanglement"], 2)
+    1.0
+    """
+    return _sampled(rep, rng, num_train, num_test, n_jobs, "gbt")
 
 
-@register_metric("dci_fast", headline="disentanglement", default=True,
-                 quick={"num_train": 2000, "num_test": 1000})
-def dci_fast(rep, rng, num_train: int = 10000, num_test: int = 5000,
+def dci_fast(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
              n_jobs: int | None = -1) -> dict:
-    """Fast DCI: the same scores from a random forest's importances (seconds, not minutes)."""
-    return _sampled(rep, rng, num_train, num_test, n_jobs, None, "forest")
+    """Fast DCI of ``rep``: the same scores from a random forest's importances.
+
+    Takes the parameters of :func:`dci`.
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> round(dci_fast(ideal(FactorSpace.synthetic([3, 4])), 0, num_train=200, num_test=100)
+    ...       ["disentanglement"], 2)
+    1.0
+    """
+    return _sampled(rep, rng, num_train, num_test, n_jobs, "forest")
+
+
+SPEC = MetricSpec("dci", dci, headline="disentanglement", display_name="DCI",
+                  quick={"num_train": 1000, "num_test": 500})
+FAST_SPEC = MetricSpec("dci_fast", dci_fast, headline="disentanglement",
+                       display_name="DCI (fast)", default=True,
+                       quick={"num_train": 2000, "num_test": 1000})

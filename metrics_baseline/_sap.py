@@ -15,13 +15,15 @@ representation; that is the reference's behaviour.
 from __future__ import annotations
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.svm import LinearSVC
 
-from benchmark.registry import register_metric
-from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int
+from benchmark.information import map_in_threads
+from benchmark.spec import MetricSpec
+from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
 from ._sampling import sample_codes, seed_from
+
+__all__ = ["SPEC", "gap_of_top_two", "sap", "sap_score", "score_matrix"]
 
 
 def _svm_accuracy(x_train, y_train, x_test, y_test, seed) -> float:
@@ -33,7 +35,7 @@ def _svm_accuracy(x_train, y_train, x_test, y_test, seed) -> float:
     return float(np.mean(model.predict(x_test[:, None]) == y_test))
 
 
-def score_matrix(codes_train, factors_train, codes_test=None, factors_test=None,
+def score_matrix(codes, factors, codes_test=None, factors_test=None, *,
                  continuous_factors: bool = False, random_state: int = 0,
                  n_jobs: int | None = -1) -> np.ndarray:
     """SAP score matrix of shape ``(L, K)``.
@@ -42,7 +44,7 @@ def score_matrix(codes_train, factors_train, codes_test=None, factors_test=None,
     ignored for continuous ones.  The ``L * K`` classifiers are fitted in
     parallel threads (``n_jobs``); results do not depend on ``n_jobs``.
     """
-    codes_train, factors_train = check_codes_factors(codes_train, factors_train)
+    codes_train, factors_train = check_codes_factors(codes, factors)
     num_codes, num_factors = codes_train.shape[1], factors_train.shape[1]
     if continuous_factors:
         x = codes_train - codes_train.mean(axis=0)
@@ -65,13 +67,11 @@ def score_matrix(codes_train, factors_train, codes_test=None, factors_test=None,
         )
     # One seed per factor, shared by all latents, so permuting latents changes nothing.
     seeds = np.random.default_rng(random_state).integers(2**31, size=num_factors)
-    jobs = [delayed(_svm_accuracy)(codes_train[:, i], factors_train[:, j], codes_test[:, i],
-                                   factors_test[:, j], int(seeds[j]))
-            for i in range(num_codes) for j in range(num_factors)]
-    if n_jobs == 1:
-        values = [f(*a, **kw) for f, a, kw in jobs]
-    else:
-        values = Parallel(n_jobs=n_jobs, prefer="threads")(jobs)
+    pairs = [(i, j) for i in range(num_codes) for j in range(num_factors)]
+    values = map_in_threads(
+        lambda ij: _svm_accuracy(codes_train[:, ij[0]], factors_train[:, ij[1]],
+                                 codes_test[:, ij[0]], factors_test[:, ij[1]], int(seeds[ij[1]])),
+        pairs, n_jobs=n_jobs)
     return np.asarray(values, dtype=float).reshape(num_codes, num_factors)
 
 
@@ -82,23 +82,51 @@ def gap_of_top_two(matrix) -> float:
     return float(np.mean(matrix[-1] - second))
 
 
-def compute(codes_train, factors_train, codes_test=None, factors_test=None,
-            continuous_factors: bool = False, random_state: int = 0,
-            n_jobs: int | None = -1) -> dict:
-    """SAP of given codes and factors: ``{"sap": ...}``."""
-    matrix = score_matrix(codes_train, factors_train, codes_test, factors_test,
-                          continuous_factors, random_state, n_jobs)
+def sap_score(codes, factors, codes_test=None, factors_test=None, *,
+              continuous_factors: bool = False, random_state: int = 0,
+              n_jobs: int | None = -1) -> dict:
+    """SAP of given codes and factors: ``{"sap": ...}`` (see :func:`score_matrix`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.stack([np.arange(40) % 2, np.arange(40) // 20], axis=1)
+    >>> sap_score(y.astype(float), y, y.astype(float), y)["sap"]
+    0.5
+    """
+    matrix = score_matrix(codes, factors, codes_test, factors_test,
+                          continuous_factors=continuous_factors, random_state=random_state,
+                          n_jobs=n_jobs)
     return {"sap": gap_of_top_two(matrix)}
 
 
-@register_metric("sap", headline="sap", default=False,
-                 quick={"num_train": 2000, "num_test": 1000})
-def sap(rep, rng, num_train: int = 10000, num_test: int = 5000,
+def sap(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
         continuous_factors: bool = False, n_jobs: int | None = -1) -> dict:
-    """SAP of ``rep`` (discrete-factor variant by default)."""
+    """SAP of ``rep`` (the discrete-factor variant by default).
+
+    Parameters
+    ----------
+    rep : Representation
+    rng : int or numpy.random.Generator
+    num_train, num_test : int, default 10000 and 5000
+    continuous_factors : bool, default False
+        Score by squared correlation instead of a classifier's accuracy.
+    n_jobs : int or None, default -1
+
+    Returns
+    -------
+    dict
+        ``{"sap": ...}``.
+    """
+    rng = check_rng(rng)
     num_train = check_positive_int(num_train, "num_train", 2)
     num_test = check_positive_int(num_test, "num_test", 2)
-    codes_train, factors_train = sample_codes(rep, num_train, rng)
+    codes, factors = sample_codes(rep, num_train, rng)
     codes_test, factors_test = sample_codes(rep, num_test, rng)
-    return compute(codes_train, factors_train, codes_test, factors_test,
-                   bool(continuous_factors), seed_from(rng), n_jobs)
+    return sap_score(codes, factors, codes_test, factors_test,
+                     continuous_factors=bool(continuous_factors), random_state=seed_from(rng),
+                     n_jobs=n_jobs)
+
+
+SPEC = MetricSpec("sap", sap, headline="sap", display_name="SAP",
+                  quick={"num_train": 2000, "num_test": 1000})

@@ -1,0 +1,75 @@
+"""What an attack is: a function, its level grids and a description, declared as data."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from benchmark.validation import check_level, check_rng
+
+__all__ = ["AttackSpec", "compose", "geometric_grid", "reflection"]
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """An attack with its default and ``--quick`` level grids.
+
+    Attributes
+    ----------
+    name : str
+    func : callable
+        ``func(rep, level, rng) -> Representation``; level 0 means no
+        entanglement.  ``rng`` is the attack's own randomness (a random mixing
+        matrix, a random sign pad): the runner seeds it by (seed, attack) and
+        gives every level of one seed the same draws, so levels differ only by
+        the attack's strength.  The linear attacks here are deterministic maps
+        (their noise terms are drawn when the attacked representation encodes,
+        from the metric's generator) and leave it unused.
+    levels, quick_levels : tuple of float
+        The default grid (from no entanglement to saturation) and a short one.
+    description : str
+        One line for ``--list``.
+    """
+
+    name: str
+    func: Callable
+    levels: tuple
+    quick_levels: tuple
+    description: str
+
+    def __call__(self, rep, level, rng):
+        return self.func(rep, check_level(level), check_rng(rng))
+
+
+def compose(specs) -> AttackSpec:
+    """The attacks of ``specs`` applied in order at the same level (``a+b``)."""
+    specs = tuple(specs)
+    return AttackSpec("+".join(s.name for s in specs), _Composed(specs), levels=specs[0].levels,
+                      quick_levels=specs[0].quick_levels,
+                      description=" then ".join(s.name for s in specs))
+
+
+class _Composed:
+    # a class rather than a closure, so a composed attack pickles into worker processes
+    def __init__(self, specs):
+        self.specs = specs
+
+    def __call__(self, rep, level, rng):
+        for spec in self.specs:
+            rep = spec.func(rep, level, rng)
+        return rep
+
+
+def geometric_grid(lowest_exponent: int, highest_exponent: int) -> tuple:
+    """``0`` followed by ``2**e`` for ``e`` in the inclusive exponent range.
+
+    >>> geometric_grid(-1, 1)
+    (0.0, 0.5, 1.0, 2.0)
+    """
+    return (0.0,) + tuple(float(2.0**e) for e in range(lowest_exponent, highest_exponent + 1))
+
+
+def reflection(dim: int) -> np.ndarray:
+    """The paper's orthogonal mixing matrix ``U = I - (2/L) 1 1^T``."""
+    return np.eye(dim) - (2.0 / dim) * np.ones((dim, dim))

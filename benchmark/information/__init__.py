@@ -1,0 +1,37 @@
+"""Information estimators for ``I(y_k; z_S)``: factor ``k`` against a latent subset ``S``.
+
+The PID metric needs, for every factor ``k`` and latent ``l``, the three
+informations ``I(y_k; z_l)``, ``I(y_k; z_-l)`` (all latents but ``l``) and
+``I(y_k; z)``; :func:`informations` returns all of them as an
+:class:`Informations`, with ``estimator="auto" | "exact" | "knn"``:
+
+``exact`` (:func:`mixture_informations`)
+    ``I(y_k; z_S) = H(z_S) - H(z_S | y_k)`` for mixtures of Gaussians, by Monte
+    Carlo as in Tokui & Sato (2022), for representations that offer
+    :class:`~benchmark.representations.GaussianStructure` or
+    :class:`~benchmark.representations.Posteriors`.
+``knn`` (:func:`knn_informations`)
+    The nearest-neighbour estimator of Ross (2014), for any representation.
+
+:func:`resolve_estimator` says which one ``auto`` picks.  The plug-in
+(histogram) estimates of MIG and modularity are here too
+(:func:`discretize`, :func:`discrete_entropy`, :func:`discrete_mutual_info`).
+
+Modules: ``_result`` (the result type), ``_choice`` (estimator choice and
+dispatch), ``_exact`` (the mixture estimator), ``_kernel`` (its chunked
+log-density kernel), ``_structure`` (factor-structure analysis), ``_knn``,
+``_histogram`` and ``_threads``.
+"""
+from ._choice import ESTIMATORS, exact_applies, exact_is_reliable, informations, resolve_estimator
+from ._exact import mixture_informations
+from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
+from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
+from ._result import Informations
+from ._threads import map_in_threads
+
+__all__ = [
+    "ESTIMATORS", "Informations", "discrete_entropy", "discrete_mutual_info", "discretize",
+    "exact_applies", "exact_is_reliable", "informations", "knn_informations",
+    "knn_informations_from_codes", "knn_mutual_info",
+    "map_in_threads", "mixture_informations", "plugin_entropy", "resolve_estimator",
+]

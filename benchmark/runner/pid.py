@@ -1,0 +1,163 @@
+"""Everything the runner does specially for the PID metric, in one place.
+
+* One estimator per sweep (:func:`prepare`): with ``estimator="auto"`` UniBound
+  picks the exact estimator per representation, and a sweep whose levels would
+  mix estimators (a user's posterior table is exact at level 0, but an attack
+  that mixes latents does not keep its posteriors diagonal) would draw one
+  curve from two estimators with different biases, so it is pinned to kNN.
+* The estimator record of ``run.json`` (:func:`run_record`).
+* The PID profile tables and figure (:func:`write_outputs`), drawn from the
+  informations the sweep's own UniBound cells returned.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+import attacks as attack_registry
+from metrics_pid import pid_profile, profile_table
+
+from ..information import ESTIMATORS, Informations, resolve_estimator
+from ..validation import BenchmarkError
+from . import plotting
+from .io import atomic_write_csv
+from .registry import get_metric
+from .seeding import attack_rng, metric_rng
+
+__all__ = ["NAME", "prepare", "run_record", "write_outputs"]
+
+#: The metric this module serves.
+NAME = "unibound"
+_DEFAULT_COMPONENTS = 10000
+
+
+def _in_run(config) -> bool:
+    return NAME in {get_metric(m).name for m in config.metrics}
+
+
+def _params(config) -> dict:
+    quick = get_metric(NAME).quick if config.quick else {}
+    return {**quick, **config.metric_params.get(NAME, {})}
+
+
+def _level_estimators(config, base, estimator) -> dict:
+    """``{level: "exact" | "knn" | "unavailable"}``: the estimator UniBound uses at
+    each level (``"unavailable"`` where the requested one does not apply)."""
+    num_components = _params(config).get("num_components", _DEFAULT_COMPONENTS)
+    attack = attack_registry.get(config.attack)
+    seed = config.seeds[0]  # whether a level is exact does not depend on the seed
+    chosen = {}
+    for level in config.levels:
+        rep = attack(base, level, attack_rng(seed, config.attack))
+        try:
+            chosen[level] = resolve_estimator(rep, estimator, num_components)
+        except BenchmarkError:  # the name is valid, so: exact asked where it does not apply
+            chosen[level] = "unavailable"
+    return chosen
+
+
+def prepare(config, base):
+    """UniBound's sweep-wide choices: ``(config, extras, notes)``.
+
+    ``config`` comes back as it is, or with UniBound pinned to
+    ``estimator="knn"``; ``extras`` is ``{"unibound": {"estimators": {level:
+    name}, "requested": name}}`` (empty when UniBound is not in the run);
+    ``notes`` says why the estimator was pinned.  An explicit estimator that
+    does not apply at some level is refused here, before any cell runs.
+    """
+    if not _in_run(config):
+        return config, {}, []
+    requested = config.metric_params.get(NAME, {}).get("estimator", "auto")
+    if requested not in ESTIMATORS:
+        raise BenchmarkError(f"{NAME}.estimator must be one of {', '.join(ESTIMATORS)}, "
+                             f"got {requested!r}")
+    chosen = _level_estimators(config, base, requested)
+    extras = {NAME: {"estimators": chosen, "requested": requested}}
+    if requested != "auto":
+        unavailable = [f"{lv:g}" for lv, e in chosen.items() if e == "unavailable"]
+        if unavailable:
+            raise BenchmarkError(
+                f"{NAME}.estimator={requested}: the {config.attack} attack at "
+                f"level(s) {', '.join(unavailable)} leaves no Gaussian structure or posterior "
+                "variances for the exact estimator (use estimator=auto or knn)")
+        return config, extras, []
+    if len(set(chosen.values())) <= 1:
+        return config, extras, []
+    exact = [f"{lv:g}" for lv, e in chosen.items() if e == "exact"]
+    params = config.metric_params.get(NAME, {})
+    pinned = {**config.metric_params, NAME: {**params, "estimator": "knn"}}
+    still = " (pid_profile_unattacked.csv still uses the exact one)" if 0 in config.levels else ""
+    note = (f"{config.attack}: UniBound uses the kNN estimator at every level: the exact one "
+            f"applies only at level(s) {', '.join(exact)}, and one curve should come from one "
+            f"estimator{still}")
+    return replace(config, metric_params=pinned), extras, [note]
+
+
+def _unattacked_estimator(result) -> str:
+    return result.extras[NAME]["requested"]
+
+
+def run_record(result) -> dict:
+    """Which information estimator each PID output used (for ``run.json``)."""
+    if NAME not in result.extras:
+        return {}
+    used = sorted(set(result.extras[NAME]["estimators"].values()))
+    info = {NAME: "+".join(used)}
+    if 0 in result.config.levels:
+        info["pid_profile_unattacked"] = resolve_estimator(
+            result.base, _unattacked_estimator(result),
+            _params(result.config).get("num_components", _DEFAULT_COMPONENTS))
+    return info
+
+
+def profiles(result):
+    """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
+
+    The maximum over latents is how UniBound and the redundancy and synergy
+    scores aggregate before averaging over factors.  Also returns the full
+    per-latent table of the unattacked representation (None when level 0 is
+    not in the sweep), computed with the estimator the user asked for (the
+    sweep's may have been pinned to kNN).  A level's informations come from the
+    sweep's own UniBound cell; only a level whose cell failed is estimated here.
+    """
+    config, base = result.config, result.base
+    attack = attack_registry.get(config.attack)
+    params = _params(config)
+    seed = config.seeds[0]
+    frames, unattacked = [], None
+    for level in config.levels:
+        known = result.details.get((float(level), NAME))
+        if known is not None:
+            tidy = profile_table(Informations.from_dict(known), base.space.names)
+        else:
+            rep = attack(base, level, attack_rng(seed, config.attack))
+            tidy = pid_profile(rep, metric_rng(seed, NAME), **params)
+        if level == 0:
+            # the representation itself (an attack at level 0 may already append noise latents)
+            unattacked = pid_profile(base, metric_rng(seed, NAME),
+                                     **{**params, "estimator": _unattacked_estimator(result)})
+        agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
+                                                               upper=("upper", "max"))
+        agg = agg.reset_index()
+        agg.insert(0, "level", level)
+        frames.append(agg)
+    return pd.concat(frames, ignore_index=True), unattacked
+
+
+def write_outputs(attack_dir, result, dataset: str, float_format: str) -> None:
+    """``pid_profile.csv``, ``pid_profile.png`` and ``pid_profile_unattacked.csv``."""
+    if NAME not in result.extras:
+        return
+    attack_dir = Path(attack_dir)
+    profile, unattacked = profiles(result)
+    if unattacked is not None:
+        atomic_write_csv(attack_dir / "pid_profile_unattacked.csv", unattacked, float_format)
+    attack = result.config.attack
+    atomic_write_csv(attack_dir / "pid_profile.csv", profile, float_format)
+    plotting.pid_profile_figure(
+        profile, attack,
+        f"PID profile under the {attack} attack ({dataset}, seed 0): bounds on the "
+        "unique, redundant and synergistic information of the factor\n(maximum over latents, "
+        "normalised by H(factor); band: lower to upper bound)", attack_dir / "pid_profile.png")

@@ -1,0 +1,154 @@
+"""The runner's metric registry: the built-in specs, listed explicitly, then plugins.
+
+Built-ins come from :data:`metrics_baseline.SPECS` and :data:`metrics_pid.SPECS`;
+plugins load from ``path/to/file.py:func``, ``package.module:func``, the
+entry-point group :data:`ENTRY_POINT_GROUP`, or :func:`register_metric`.
+Nothing registers itself on import.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import warnings
+
+import metrics_baseline
+import metrics_pid
+
+from ..spec import MetricSpec
+from ..validation import BenchmarkError
+
+__all__ = ["ENTRY_POINT_GROUP", "BUILTIN_SPECS", "default_metric_names", "get_metric",
+           "load_plugin", "metric_names", "register_metric"]
+
+ENTRY_POINT_GROUP = "entanglement_bench.metrics"
+
+#: Every built-in metric, in listing order.
+BUILTIN_SPECS = (*metrics_baseline.SPECS, *metrics_pid.SPECS)
+
+_METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in BUILTIN_SPECS}
+_PLUGINS: dict[str, MetricSpec] = {}  # by spec text: a plugin file is executed once per process
+_entry_points_loaded = False
+
+
+def register_metric(name: str, headline: str | None = None, *, default: bool = False,
+                    quick=None, display_name: str = "", rising=()):
+    """Decorator adding ``func`` to the runner's registry as metric ``name``.
+
+    For code that imports the package and runs sweeps from Python; from the
+    command line a plain function is enough (``--metric file.py:func``).  The
+    function is returned unchanged.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (used by ``--metrics`` and in ``scores.csv``).
+    headline : str, optional
+        The key that summarises the metric; defaults to ``name``.
+    default, quick, display_name, rising
+        See :class:`~benchmark.spec.MetricSpec`.
+    """
+
+    def decorate(func):
+        spec = MetricSpec(name, func, headline or name, display_name=display_name,
+                          rising=frozenset(rising), default=default, quick=dict(quick or {}),
+                          source=getattr(func, "__module__", "unknown"))
+        if name in _METRICS and _METRICS[name].source == "builtin":
+            raise BenchmarkError(f"register_metric: {name!r} is a built-in metric; choose another name")
+        _METRICS[name] = spec
+        return func
+
+    return decorate
+
+
+def _load_entry_points():
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in _METRICS:
+            continue
+        try:
+            func = ep.load()
+        except Exception as exc:  # a broken third-party package must not break the tool
+            warnings.warn(f"metric plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
+                          stacklevel=2)
+            continue
+        if not isinstance(func, MetricSpec):
+            func = MetricSpec(ep.name, func, getattr(func, "headline", ep.name),
+                              source=f"entry point {ep.value}")
+        _METRICS[ep.name] = func
+
+
+def metric_names() -> list[str]:
+    """Every registered metric, built-ins first in listing order."""
+    _load_entry_points()
+    return list(_METRICS)
+
+
+def default_metric_names() -> list[str]:
+    """The metrics the protocol runs when ``--metrics`` is not given."""
+    _load_entry_points()
+    return [n for n, s in _METRICS.items() if s.default]
+
+
+def get_metric(name: str) -> MetricSpec:
+    """The registered metric ``name``, or a plugin given as ``file.py:func`` / ``module:func``."""
+    _load_entry_points()
+    if name in _METRICS:
+        return _METRICS[name]
+    if ":" in name:
+        return load_plugin(name)
+    if name.endswith(".py"):
+        raise BenchmarkError(f"metric {name!r}: name the function in the file too, as "
+                             f"{name}:function_name")
+    raise BenchmarkError(f"unknown metric {name!r}; available: {', '.join(_METRICS)} "
+                         "(or a plugin as path/to/file.py:function or package.module:function)")
+
+
+def load_plugin(spec: str) -> MetricSpec:
+    """Load a metric from ``path/to/file.py:func`` or ``package.module:func``.
+
+    A function added with :func:`register_metric` keeps its registered name
+    and headline; a plain function is named after itself (or its
+    ``metric_name`` attribute) with headline equal to its name (or its
+    ``headline`` attribute).
+    """
+    if spec in _PLUGINS:
+        return _PLUGINS[spec]
+    target, _, attr = spec.rpartition(":")
+    if not target or not attr:
+        raise BenchmarkError(f"metric plugin {spec!r} must look like file.py:func or module:func")
+    if target.endswith(".py") or os.sep in target:
+        if not os.path.isfile(target):
+            raise BenchmarkError(f"metric plugin file not found: {target}")
+        modname = "entanglement_bench_plugin_" + os.path.splitext(os.path.basename(target))[0]
+        module_spec = importlib.util.spec_from_file_location(modname, target)
+        module = importlib.util.module_from_spec(module_spec)
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as exc:
+            raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
+    else:
+        try:
+            module = importlib.import_module(target)
+        except Exception as exc:
+            raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
+    func = getattr(module, attr, None)
+    if func is None or not callable(func):
+        raise BenchmarkError(f"metric plugin {spec!r}: {target} has no function {attr!r}")
+    for registered in _METRICS.values():
+        if registered.func is func:
+            return registered
+    name = getattr(func, "metric_name", attr)
+    if name in _METRICS and _METRICS[name].source not in _PLUGINS:
+        raise BenchmarkError(
+            f"metric plugin {spec!r} is named {name!r} like an existing metric; rename the "
+            "function or give it a metric_name attribute")
+    metric = MetricSpec(name, func, getattr(func, "headline", name), source=spec)
+    _METRICS[name] = metric
+    _PLUGINS[spec] = metric
+    return metric

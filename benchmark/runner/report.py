@@ -1,0 +1,109 @@
+"""Writes a sweep's outputs from its :class:`~.sweep.SweepResult`: CSV tables,
+``run.json`` and figures."""
+from __future__ import annotations
+
+import platform
+import subprocess
+import sys
+from dataclasses import asdict
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from . import pid, plotting, summary
+from .io import atomic_write_csv, atomic_write_json
+
+__all__ = ["PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_multi_attack_outputs"]
+
+PAPER_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
+PAPER_METRICS = ("beta_vae", "factor_vae", "mig", "unibound")
+SIGNIFICANT_DIGITS = 6
+_FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
+
+
+def _versions() -> dict:
+    out = {"python": platform.python_version()}
+    for pkg in ("entanglement-bench", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
+                "seaborn"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = None
+    return out
+
+
+def _git_commit() -> str | None:
+    try:
+        root = Path(__file__).resolve().parents[2]
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None if out.returncode == 0 else None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _rising(specs) -> set:
+    return set().union(*(spec.rising for spec in specs.values())) if specs else set()
+
+
+def dataset_label(config, base) -> str:
+    return Path(config.encodings).name if config.encodings else base.space.name
+
+
+def write_attack_outputs(attack_dir, result) -> None:
+    """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and the PID profile."""
+    attack_dir = Path(attack_dir)
+    config, base, scores, timings = result.config, result.base, result.scores, result.timings
+    specs = result.specs
+    atomic_write_csv(attack_dir / "scores.csv", scores, _FLOAT_FORMAT)
+    atomic_write_csv(attack_dir / "timings.csv", timings, "%.3f")
+    table = summary.summarise(scores, rising=_rising(specs)) if len(scores) else \
+        pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
+    atomic_write_csv(attack_dir / "summary.csv", table, _FLOAT_FORMAT)
+    dataset = dataset_label(config, base)
+    run = {
+        "config": asdict(config),
+        "metrics": {name: {"headline": spec.headline, "source": spec.source}
+                    for name, spec in specs.items()},
+        "representation": base.name,
+        "space": {"name": base.space.name, "factors": dict(zip(base.space.names, base.space.sizes))},
+        "estimator": pid.run_record(result),
+        "verdict_thresholds": summary.THRESHOLDS,
+        "rounding": f"{SIGNIFICANT_DIGITS} significant digits",
+        "versions": _versions(),
+        "git_commit": _git_commit(),
+        "command": " ".join(sys.argv),
+        "seconds_by_metric": timings.groupby("metric")["seconds"].sum().round(3).to_dict()
+        if len(timings) else {},
+        "failed_cells": [str(e) for e in result.errors],
+    }
+    atomic_write_json(attack_dir / "run.json", run)
+    if not len(scores):
+        return
+    plotting.sensitivity_figure(scores, specs, config.attack, dataset,
+                                attack_dir / "sensitivity.png")
+    if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
+        plotting.paper_figure(scores, specs, PAPER_METRICS, attack_dir / "paper_figure.png",
+                              dataset)
+    pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
+
+
+def write_multi_attack_outputs(out, results: dict) -> None:
+    """sensitivity_grid.png and sensitivity_matrix.png/.csv across attacks
+    (``results`` maps attack names to :class:`~.sweep.SweepResult`)."""
+    out = Path(out)
+    frames = {name: r.scores for name, r in results.items() if len(r.scores)}
+    if not frames:
+        return
+    specs = {}
+    for r in results.values():
+        specs.update(r.specs)
+    first = next(iter(results.values()))
+    label = dataset_label(first.config, first.base)
+    plotting.sensitivity_grid(frames, specs, label, out / "sensitivity_grid.png")
+    headlines = {name: spec.headline for name, spec in specs.items()}
+    table = pd.concat([summary.headline_table(summary.summarise(s, rising=_rising(specs)), headlines)
+                       for s in frames.values()], ignore_index=True)
+    atomic_write_csv(out / "sensitivity_matrix.csv", table, _FLOAT_FORMAT)
+    plotting.sensitivity_matrix(table, specs, out / "sensitivity_matrix.png")

@@ -1,0 +1,260 @@
+"""The protocol: sweep an attack's level, score every level with every metric.
+
+A sweep is a grid of independent cells ``(level, seed, metric)``.  Each cell's
+randomness comes from :mod:`.seeding`, so a cell's result does not depend on
+which other cells ran, in which order or in which process.  Finished cells are
+stored atomically in ``<out>/<attack>/.cells`` so an interrupted sweep resumes
+without losing them.  :func:`run_sweep` builds the base representation and
+makes the metrics' sweep-wide choices once, and returns one
+:class:`SweepResult` that the summary, the report and the figures read.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+import attacks as attack_registry
+
+from ..encodings import load_encodings
+from ..factors import FactorSpace
+from ..representations import ideal
+from ..validation import BenchmarkError
+from . import pid
+from .cells import Cell, CellError, CellStore
+from .executors import dask_map, local_map
+from .registry import get_metric
+from .seeding import attack_rng, metric_rng
+
+__all__ = ["SCORE_COLUMNS", "TIMING_COLUMNS", "SweepConfig", "SweepResult", "base_representation",
+           "cells_of", "run_cell", "run_sweep"]
+
+SCORE_COLUMNS = ["attack", "level", "seed", "metric", "key", "score"]
+TIMING_COLUMNS = ["attack", "level", "seed", "metric", "seconds"]
+
+
+@dataclass
+class SweepConfig:
+    """Everything that determines a sweep's scores.
+
+    Attributes
+    ----------
+    attack : str
+        Registered attack name, or several joined by ``+``.
+    levels : tuple of float
+    metrics : tuple of str
+        Registered names or plugin specs (``file.py:func``, ``module:func``).
+    seeds : tuple of int
+    dataset : str
+        Built-in factor space (ignored when ``encodings`` is given).
+    noise : float
+        Noise of the ideal representation, in units of the value spacing.
+    quick : bool
+        Use every metric's quick (small-sample) parameters.
+    encodings : str or None
+        Path of a user's encodings ``.npz``; replaces the ideal representation.
+    metric_params : dict
+        ``{metric: {param: value}}`` overriding defaults.
+    """
+
+    attack: str
+    levels: tuple
+    metrics: tuple
+    seeds: tuple = (0, 1, 2)
+    dataset: str = "dsprites"
+    noise: float = 0.1
+    quick: bool = False
+    encodings: str | None = None
+    metric_params: dict = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """Hash of everything that changes a cell's value (used by ``--resume``)."""
+        payload = asdict(self)
+        payload.pop("levels"), payload.pop("seeds"), payload.pop("metrics")
+        if self.encodings:
+            payload["encodings"] = _file_digest(self.encodings)
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def params_of(self, metric: str) -> dict:
+        """A metric's parameters in this sweep: its quick ones if ``quick``, then the user's."""
+        spec = get_metric(metric)
+        return {**(spec.quick if self.quick else {}), **self.metric_params.get(spec.name, {})}
+
+
+@dataclass
+class SweepResult:
+    """Everything a finished sweep produced.
+
+    Attributes
+    ----------
+    config : SweepConfig
+        The configuration the cells ran with (after the metrics' sweep-wide choices).
+    base : Representation
+        The unattacked representation.
+    scores : DataFrame with :data:`SCORE_COLUMNS`
+    timings : DataFrame with :data:`TIMING_COLUMNS`
+    errors : list of CellError
+        One per failed cell, in a fixed order.
+    details : dict
+        ``{(level, metric name): by_product}`` of the first seed's cells whose
+        metric has details (see :class:`~benchmark.spec.MetricSpec`).
+    notes : list of str
+        What the sweep decided on the user's behalf.
+    extras : dict
+        Per metric name, its sweep-wide record (UniBound's estimators, see :mod:`.pid`).
+    """
+
+    config: SweepConfig
+    base: object
+    scores: pd.DataFrame
+    timings: pd.DataFrame
+    errors: list
+    details: dict
+    notes: list
+    extras: dict
+
+    @property
+    def specs(self) -> dict:
+        """``{name: MetricSpec}`` of the sweep's metrics, in run order."""
+        return {get_metric(m).name: get_metric(m) for m in self.config.metrics}
+
+
+def _file_digest(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def base_representation(*, encodings=None, dataset: str = "dsprites", noise: float = 0.1):
+    """The unattacked representation: the user's encodings, or the ideal one of ``dataset``."""
+    if encodings:
+        return load_encodings(encodings)
+    return ideal(FactorSpace.named(dataset), noise=noise)
+
+
+def run_cell(config: SweepConfig, cell: Cell, base) -> dict:
+    """Compute one cell and return ``{"scores": {key: value}, "seconds": s}``, plus the
+    metric's ``"details"`` for the first seed, which the reports draw from."""
+    metric = get_metric(cell.metric)
+    attack = attack_registry.get(config.attack)
+    rep = attack(base, cell.level, attack_rng(cell.seed, config.attack))
+    params = dict(config.metric_params.get(metric.name, {}))
+    start = time.perf_counter()
+    try:
+        scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), params,
+                                     quick=config.quick, details=cell.seed == config.seeds[0])
+    except Exception as exc:
+        raise CellError(metric.name, cell.level, cell.seed,
+                        f"{type(exc).__name__}: {exc}") from exc
+    result = {"scores": scores, "seconds": time.perf_counter() - start}
+    if details is not None:
+        result["details"] = details
+    return result
+
+
+def cells_of(config: SweepConfig) -> list[Cell]:
+    """Every cell of the sweep, level by level."""
+    return [Cell(float(level), int(seed), m)
+            for level in config.levels for seed in config.seeds for m in config.metrics]
+
+
+def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = False,
+              jobs: int = 1, executor: str = "local", scheduler: str | None = None,
+              progress: bool = True, on_note=None) -> SweepResult:
+    """Run every cell of ``config``.
+
+    Parameters
+    ----------
+    config : SweepConfig
+    base : Representation, optional
+        The unattacked representation, when the caller has built it already.
+    out_dir : path, optional
+        Where finished cells are kept (``out_dir/.cells``); without it nothing is stored.
+    resume : bool
+        Reuse finished cells of an earlier run with the same configuration.
+    jobs : int
+        Worker processes for the local executor.
+    executor : {"local", "dask"}
+    scheduler : str, optional
+        Dask scheduler address for ``executor="dask"``.
+    progress : bool
+        Show a tqdm progress bar.
+    on_note : callable, optional
+        Called with each note (see :attr:`SweepResult.notes`) before any cell runs.
+
+    Returns
+    -------
+    SweepResult
+    """
+    from tqdm.auto import tqdm
+
+    for m in config.metrics:  # resolve every name up front: unknown names fail before any work
+        get_metric(m)
+    attack_registry.get(config.attack)
+    if executor not in ("local", "dask"):
+        raise BenchmarkError(f"unknown executor {executor!r}; use local or dask")
+    if base is None:
+        base = base_representation(encodings=config.encodings, dataset=config.dataset,
+                                   noise=config.noise)
+    config, extras, notes = pid.prepare(config, base)
+    for note in notes:
+        if on_note is not None:
+            on_note(note)
+    store = CellStore(Path(out_dir) / ".cells", config.fingerprint()) if out_dir else None
+    if store and not resume:
+        store.clear()
+
+    cells = cells_of(config)
+    results, todo = {}, []
+    for cell in cells:
+        cached = store.load(cell) if store else None
+        if cached is not None:
+            results[cell] = cached
+        else:
+            todo.append(cell)
+
+    errors = []
+    if executor == "dask":
+        stream = dask_map(run_cell, config, todo, base, scheduler)
+    else:
+        stream = local_map(run_cell, config, todo, base, jobs)
+    bar = tqdm(total=len(cells), initial=len(results), desc=f"{config.attack}",
+               unit="cell", disable=not progress, leave=False)
+    with bar:
+        for cell, outcome in stream:
+            bar.update(1)
+            if isinstance(outcome, Exception):
+                errors.append(outcome)
+                continue
+            results[cell] = outcome
+            if store:
+                store.save(cell, outcome)
+    scores, timings = _tables(config, cells, results)
+    errors.sort(key=lambda e: (e.level, e.seed, e.metric))  # completion order varies with --jobs
+    # stored cells are shared by every seed list, so only the first seed's details count
+    details = {(cell.level, get_metric(cell.metric).name): results[cell]["details"]
+               for cell in cells if cell.seed == config.seeds[0] and "details" in results.get(cell, {})}
+    return SweepResult(config, base, scores, timings, errors, details, notes, extras)
+
+
+def _tables(config, cells, results):
+    score_rows, timing_rows = [], []
+    for cell in cells:
+        if cell not in results:
+            continue
+        result = results[cell]
+        name = get_metric(cell.metric).name
+        for key, value in result["scores"].items():
+            score_rows.append((config.attack, cell.level, cell.seed, name, key, value))
+        timing_rows.append((config.attack, cell.level, cell.seed, name, result["seconds"]))
+    scores = pd.DataFrame(score_rows, columns=SCORE_COLUMNS)
+    timings = pd.DataFrame(timing_rows, columns=TIMING_COLUMNS)
+    scores = scores.sort_values(["level", "seed", "metric", "key"], kind="stable", ignore_index=True)
+    timings = timings.sort_values(["level", "seed", "metric"], kind="stable", ignore_index=True)
+    return scores, timings

@@ -1,0 +1,102 @@
+"""What the runner needs to know about a metric, declared next to the metric as data.
+
+A metric is a plain function ``f(rep, rng, **params)`` returning a float or a
+``dict[str, float]``.  Its :class:`MetricSpec` says how to read and show it:
+the headline key, which keys rise with entanglement, the name on figures,
+whether the protocol runs it by default, and its ``--quick`` parameters.  This
+module imports nothing above the core, so a metric module can declare its spec
+without knowing the runner.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .validation import BenchmarkError
+
+__all__ = ["MetricSpec", "normalise_result"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric and how to read it.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``--metrics``, ``scores.csv``).
+    func : callable
+        ``func(rep, rng, **params) -> float | dict[str, float]``.
+    headline : str
+        The key that summarises the metric (its curve on the figures).
+    display_name : str
+        Its name on figures; defaults to ``name``.
+    rising : frozenset of str
+        Keys that measure entanglement rather than disentanglement: they should
+        rise under an attack (the verdicts read them the other way round).
+    default : bool
+        Whether the protocol runs it when ``--metrics`` is not given.
+    quick : dict
+        Parameters used by ``--quick`` (smaller sample sizes).
+    highlight : bool
+        Drawn thick and black on every figure (the metric the suite is centred on).
+    details : callable or None
+        The same metric as ``details(rep, rng, **params) -> (result, by_product)``,
+        where ``by_product`` is JSON-serialisable and lets a report reuse the
+        evaluation instead of repeating it (UniBound's raw informations).
+    source : str
+        ``builtin`` or where a plugin came from.
+    """
+
+    name: str
+    func: Callable
+    headline: str
+    display_name: str = ""
+    rising: frozenset = frozenset()
+    default: bool = False
+    quick: dict = field(default_factory=dict)
+    highlight: bool = False
+    details: Callable | None = None
+    source: str = "builtin"
+
+    def __post_init__(self):
+        object.__setattr__(self, "display_name", self.display_name or self.name)
+        object.__setattr__(self, "rising", frozenset(self.rising))
+        object.__setattr__(self, "quick", dict(self.quick))
+
+    def run(self, rep, rng, params: dict | None = None, *, quick: bool = False,
+            details: bool = False):
+        """``(scores, by_product)``: the validated ``{key: float}`` of
+        ``func(rep, rng, **params)`` (the ``quick`` parameters first when asked)
+        and, when ``details`` is asked for and the metric has it, its by-product
+        (else None)."""
+        params = {**(self.quick if quick else {}), **(params or {})}
+        if details and self.details is not None:
+            out, extra = self.details(rep, rng, **params)
+        else:
+            out, extra = self.func(rep, rng, **params), None
+        return normalise_result(self.name, self.headline, out), extra
+
+
+def normalise_result(name: str, headline: str, out) -> dict:
+    """Turn a metric's return value into ``{key: float}`` or raise a clear error."""
+    if isinstance(out, numbers.Real) and not isinstance(out, bool):
+        out = {headline: float(out)}
+    if not isinstance(out, dict) or not out:
+        raise BenchmarkError(
+            f"metric {name!r} returned {type(out).__name__}; expected a float or a non-empty dict of floats"
+        )
+    result = {}
+    for key, value in out.items():
+        if not isinstance(value, numbers.Real) or isinstance(value, bool):
+            raise BenchmarkError(
+                f"metric {name!r} returned a non-numeric value for key {key!r}: {type(value).__name__}"
+            )
+        if not math.isfinite(value):
+            raise BenchmarkError(f"metric {name!r} returned {value} for key {key!r}")
+        result[str(key)] = float(value)
+    if headline not in result:
+        raise BenchmarkError(f"metric {name!r} did not return its headline key {headline!r}")
+    return result
