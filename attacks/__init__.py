@@ -29,7 +29,7 @@ SPECS = (_noise.SPEC, _duplicate.SPEC, _redundancy.SPEC, _rotation.SPEC, _synerg
 _BY_NAME = {spec.name: spec for spec in SPECS}
 
 __all__ = ["SPECS", "AttackSpec", "compose", "duplicate", "geometric_grid", "get", "names",
-           "noise", "pair_rotation", "redundancy", "reflection", "rotation", "synergy"]
+           "noise", "pair_rotation", "redundancy", "reflection", "register", "rotation", "synergy"]
 
 
 def names() -> list[str]:
@@ -46,3 +46,17 @@ def get(name: str) -> AttackSpec:
     if len(parts) == 1:
         return _BY_NAME[parts[0]]
     return compose(_BY_NAME[p] for p in parts)
+
+
+def register(spec: AttackSpec) -> AttackSpec:
+    """Make a user's attack available by name in this process (built-in names are refused).
+
+    For experiments from Python; a built-in attack is added as a module of this
+    package and an entry of :data:`SPECS`.
+    """
+    if not isinstance(spec, AttackSpec):
+        raise BenchmarkError(f"register takes an AttackSpec, got {type(spec).__name__}")
+    if spec.name in {s.name for s in SPECS} or "+" in spec.name:
+        raise BenchmarkError(f"attack name {spec.name!r} is taken or contains '+'")
+    _BY_NAME[spec.name] = spec
+    return spec

@@ -68,7 +68,7 @@ def mig(rep, rng, *, num_samples: int = 10000, num_bins: int = 20) -> dict:
     --------
     >>> from benchmark import FactorSpace, ideal
     >>> round(mig(ideal(FactorSpace.synthetic([4, 5])), 0, num_samples=2000)["mig"], 2)
-    0.88
+    0.99
     """
     num_samples = check_positive_int(num_samples, "num_samples", 2)
     codes, factors = sample_codes(rep, num_samples, check_rng(rng))

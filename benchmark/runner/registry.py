@@ -19,7 +19,8 @@ from ..spec import MetricSpec
 from ..validation import BenchmarkError
 
 __all__ = ["ENTRY_POINT_GROUP", "BUILTIN_SPECS", "default_metric_names", "get_metric",
-           "load_plugin", "metric_names", "register_metric"]
+           "load_entry_points", "load_plugin", "metric_names", "register_metric",
+           "unregister_metric"]
 
 ENTRY_POINT_GROUP = "entanglement_bench.metrics"
 
@@ -63,9 +64,18 @@ def register_metric(name: str, headline: str | None = None, *, default: bool = F
 
 def _load_entry_points():
     global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        load_entry_points()
+
+
+def load_entry_points() -> None:
+    """Register the metrics installed packages declare in :data:`ENTRY_POINT_GROUP`.
+
+    Runs once by itself on the first look-up; call it again after installing a
+    package in a running process.  A package that fails to load is skipped
+    with a warning.
+    """
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
@@ -81,6 +91,15 @@ def _load_entry_points():
             func = MetricSpec(ep.name, func, getattr(func, "headline", ep.name),
                               source=f"entry point {ep.value}")
         _METRICS[ep.name] = func
+
+
+def unregister_metric(name: str) -> None:
+    """Remove a plugin metric from this process's registry (built-ins stay)."""
+    if name in _METRICS and _METRICS[name].source == "builtin":
+        raise BenchmarkError(f"{name!r} is a built-in metric and cannot be removed")
+    spec = _METRICS.pop(name, None)
+    for key in [k for k, v in _PLUGINS.items() if v is spec]:
+        del _PLUGINS[key]
 
 
 def metric_names() -> list[str]:

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmark import summary
+from benchmark.runner import summary
 
 
 def frame(levels, per_seed_scores, key="score", metric="m"):
@@ -41,7 +41,8 @@ def test_verdicts(scores, verdict):
 
 
 def test_rising_keys_detect_when_they_rise():
-    table = summary.summarise(frame([0, 1, 2], [[0.0, 0.4, 0.9]], key="redundancy_l"))
+    table = summary.summarise(frame([0, 1, 2], [[0.0, 0.4, 0.9]], key="redundancy_l"),
+                              rising={"redundancy_l"})
     assert table.verdict.iloc[0] == "detects"
 
 

@@ -1,29 +1,34 @@
-"""Behaviour of the baseline metrics: BetaVAE, FactorVAE, DCI (+ fast), SAP, modularity, MIG.
+"""Behaviour every baseline metric shares: known values, chance levels, invariances,
+clear errors; and the hand-computed cases of DCI, FactorVAE and BetaVAE.
 
 Sample sizes are reduced where a test is about behaviour rather than about the
-reference's defaults; every tolerance says where it comes from.
-"""
-from __future__ import annotations
-
+reference's defaults; every tolerance says where it comes from."""
 import math
 
 import numpy as np
 import pytest
 
 import attacks
-import benchmark
-from benchmark import FactorSpace, get_metric, ideal
-from benchmark.representations import Representation, linear_transform
-from benchmark.validation import BenchmarkError
-from metrics_baseline import beta_vae, dci, factor_vae, mig, modularity, sap
-from metrics_baseline._sampling import _sample_batch
+import metrics_baseline
+from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal, linear_transform
+from benchmark.representations import Representation
+from metrics_baseline import (beta_vae_features, completeness, dci_score, disentanglement,
+                              factor_vae_score, mig_score, modularity_score, sample_batches,
+                              sap_score)
+
+#: Every baseline metric by name, called as a user calls it, and its --quick sizes.
+METRIC = {spec.name: spec.func for spec in metrics_baseline.SPECS}
+QUICK = {spec.name: spec.quick for spec in metrics_baseline.SPECS}
 
 DSPRITES = FactorSpace.named("dsprites")
+
+
 SMALL = FactorSpace.synthetic((3, 4, 5))
 
+
 SMALL_SIZES = {
-    "beta_vae": {"num_train": 2000, "num_eval": 1000},
-    "factor_vae": {"num_train": 2000, "num_eval": 1000, "num_variance_estimate": 3000},
+    "beta_vae": {"num_train": 2000, "num_test": 1000},
+    "factor_vae": {"num_train": 2000, "num_test": 1000, "num_variance_estimate": 3000},
     "dci": {"num_train": 1000, "num_test": 500},
     "dci_fast": {"num_train": 2000, "num_test": 1000},
     "sap": {"num_train": 2000, "num_test": 1000},
@@ -57,50 +62,31 @@ class Mapped(Representation):
 
 
 def run(name, rep, seed=0, **params):
-    return get_metric(name)(rep, np.random.default_rng(seed), **{**SMALL_SIZES[name], **params})
-
-
-# --------------------------------------------------------------------------- registry
-
-def test_registered_names_defaults_and_quick_params():
-    defaults = set(benchmark.default_metric_names())
-    assert {"mig", "beta_vae", "factor_vae", "dci_fast"} <= defaults
-    assert not {"dci", "sap", "modularity"} & defaults
-    expected = {"beta_vae": "eval_accuracy", "factor_vae": "eval_accuracy",
-                "dci": "disentanglement", "dci_fast": "disentanglement",
-                "sap": "sap", "modularity": "modularity", "mig": "mig"}
-    for name, headline in expected.items():
-        spec = get_metric(name)
-        assert spec.headline == headline
-        assert spec.quick_params, f"{name} has no --quick sizes"
+    return METRIC[name](rep, np.random.default_rng(seed), **{**SMALL_SIZES[name], **params})
 
 
 @pytest.mark.parametrize("name", ["beta_vae", "factor_vae", "dci_fast", "sap", "modularity"])
 def test_quick_run_is_deterministic(name):
     rep = ideal(SMALL)
-    first = get_metric(name)(rep, np.random.default_rng(5), quick=True)
-    again = get_metric(name)(rep, np.random.default_rng(5), quick=True)
+    first = METRIC[name](rep, np.random.default_rng(5), **QUICK[name])
+    again = METRIC[name](rep, np.random.default_rng(5), **QUICK[name])
     assert first == again
 
-
-# --------------------------------------------------------------------------- sampling
 
 def test_sample_batch_holds_one_factor_fixed():
     rep = ideal(DSPRITES)
     index = np.array([0, 2, 4, 2])
-    batches = _sample_batch(rep, index, 64, np.random.default_rng(0))
+    batches = sample_batches(rep, index, 64, np.random.default_rng(0))
     assert batches.shape == (4, 64, 5)
     for b, k in enumerate(index):
         assert np.unique(batches[b, :, k]).size == 1
         others = np.delete(batches[b], k, axis=1)
         assert all(np.unique(col).size > 1 for col in others.T)
-    single = _sample_batch(rep, 3, 10, np.random.default_rng(0))
+    single = sample_batches(rep, 3, 10, np.random.default_rng(0))
     assert single.shape == (10, 5) and np.unique(single[:, 3]).size == 1
     with pytest.raises(BenchmarkError, match="factor_index"):
-        _sample_batch(rep, 5, 10, np.random.default_rng(0))
+        sample_batches(rep, 5, 10, np.random.default_rng(0))
 
-
-# --------------------------------------------------------------------------- ideal representations
 
 @pytest.mark.parametrize("space", [DSPRITES, SMALL], ids=["dsprites", "synthetic"])
 def test_ideal_representation_scores_high(space):
@@ -137,8 +123,6 @@ def test_beta_vae_is_blind_to_the_redundancy_attack():
     rep = attacks.get("redundancy")(ideal(DSPRITES), 2.0, np.random.default_rng(0))
     assert run("beta_vae", rep)["eval_accuracy"] >= 0.9
 
-
-# --------------------------------------------------------------------------- chance values
 
 def test_independent_codes_score_at_chance():
     space = FactorSpace.synthetic((4, 4, 4, 4))
@@ -177,8 +161,6 @@ def test_independent_codes_faithful_dci_at_chance():
     assert out["disentanglement"] < 0.2
 
 
-# --------------------------------------------------------------------------- invariances
-
 ALL = ["beta_vae", "factor_vae", "dci_fast", "dci", "sap", "modularity", "mig"]
 
 
@@ -204,36 +186,32 @@ def test_positive_rescaling_leaves_scores_unchanged(name):
         assert after[key] == pytest.approx(before[key], abs=1e-3 if name == "mig" else 1e-9), key
 
 
-# --------------------------------------------------------------------------- DCI by hand
-
 def test_dci_from_hand_written_importance_matrices():
     # Diagonal: each code serves exactly one factor and vice versa.
-    assert dci.disentanglement(np.eye(3)) == pytest.approx(1.0, abs=1e-8)
-    assert dci.completeness(np.eye(3)) == pytest.approx(1.0, abs=1e-8)
+    assert disentanglement(np.eye(3)) == pytest.approx(1.0, abs=1e-8)
+    assert completeness(np.eye(3)) == pytest.approx(1.0, abs=1e-8)
     # Uniform: every code's importances are spread evenly (entropy 1 in base K).
-    assert dci.disentanglement(np.ones((3, 3))) == pytest.approx(0.0, abs=1e-12)
-    assert dci.completeness(np.ones((3, 3))) == pytest.approx(0.0, abs=1e-12)
+    assert disentanglement(np.ones((3, 3))) == pytest.approx(0.0, abs=1e-12)
+    assert completeness(np.ones((3, 3))) == pytest.approx(0.0, abs=1e-12)
     # One code for two factors, the other code unused: the used code splits its
     # importance 50/50 (disentanglement 0) and carries all the weight, while each
     # factor is captured by a single code (completeness 1).
     one_for_two = np.array([[1.0, 1.0], [0.0, 0.0]])
-    assert dci.disentanglement(one_for_two) == pytest.approx(0.0, abs=1e-9)
-    assert dci.completeness(one_for_two) == pytest.approx(1.0, abs=1e-9)
+    assert disentanglement(one_for_two) == pytest.approx(0.0, abs=1e-9)
+    assert completeness(one_for_two) == pytest.approx(1.0, abs=1e-9)
     # Mixed: codes x factors = [[2, 0], [1, 1]].  Code 0 is pure (d=1), code 1
     # splits evenly (d=0), each with weight 2/4 -> D = 0.5.  Factor 0 has
     # importances (2, 1) -> c = 1 - H2(1/3); factor 1 has (0, 1) -> c = 1;
     # weights 3/4 and 1/4.
     mixed = np.array([[2.0, 0.0], [1.0, 1.0]])
     h = -(2 / 3 * math.log2(2 / 3) + 1 / 3 * math.log2(1 / 3))
-    assert dci.disentanglement(mixed) == pytest.approx(0.5, abs=1e-9)
-    assert dci.completeness(mixed) == pytest.approx(0.75 * (1 - h) + 0.25, abs=1e-9)
+    assert disentanglement(mixed) == pytest.approx(0.5, abs=1e-9)
+    assert completeness(mixed) == pytest.approx(0.75 * (1 - h) + 0.25, abs=1e-9)
     # All zero: weights fall back to uniform and every score is 0.
-    assert dci.disentanglement(np.zeros((2, 2))) == pytest.approx(0.0, abs=1e-9)
+    assert disentanglement(np.zeros((2, 2))) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(BenchmarkError, match="importance"):
-        dci.disentanglement(np.array([[np.nan, 1.0]]))
+        disentanglement(np.array([[np.nan, 1.0]]))
 
-
-# --------------------------------------------------------------------------- FactorVAE pruning
 
 def _with_constant_dims(rep, keep):
     """``rep``'s codes with the dimensions not in ``keep`` replaced by a constant 0."""
@@ -258,8 +236,6 @@ def test_factor_vae_all_collapsed_gives_zero():
     assert out == {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
 
 
-# --------------------------------------------------------------------------- array-level APIs and errors
-
 def test_array_level_compute_matches_registered_metric():
     rep = ideal(SMALL)
     rng = np.random.default_rng(0)
@@ -267,18 +243,18 @@ def test_array_level_compute_matches_registered_metric():
     z = rep.encode(y, rng)
     yt = SMALL.sample(1000, rng)
     zt = rep.encode(yt, rng)
-    assert modularity.compute(z, y, zt, yt)["modularity"] >= 0.95
-    assert sap.compute(z, y, zt, yt)["sap"] > 0.1
-    assert dci.compute(z, y, zt, yt, max_train=1000, n_jobs=1)["completeness"] >= 0.9
-    assert mig.compute(z, y)["mig"] > 0.5
-    feats = beta_vae.features(z[:1000].reshape(100, 10, 3), z[1000:].reshape(100, 10, 3))
+    assert modularity_score(z, y, zt, yt)["modularity"] >= 0.95
+    assert sap_score(z, y, zt, yt)["sap"] > 0.1
+    assert dci_score(z, y, zt, yt, max_train=1000, n_jobs=1)["completeness"] >= 0.9
+    assert mig_score(z, y)["mig"] > 0.5
+    feats = beta_vae_features(z[:1000].reshape(100, 10, 3), z[1000:].reshape(100, 10, 3))
     assert feats.shape == (100, 3)
 
 
 @pytest.mark.parametrize("call", [
-    lambda z, y: dci.compute(z, y, z, y),
-    lambda z, y: sap.compute(z, y, z, y),
-    lambda z, y: modularity.compute(z, y, z, y),
+    lambda z, y: dci_score(z, y, z, y),
+    lambda z, y: sap_score(z, y, z, y),
+    lambda z, y: modularity_score(z, y, z, y),
 ])
 def test_bad_codes_give_one_line_errors(call):
     rng = np.random.default_rng(0)
@@ -294,13 +270,13 @@ def test_bad_codes_give_one_line_errors(call):
 def test_bad_parameters_are_named():
     rep = ideal(SMALL)
     with pytest.raises(BenchmarkError, match="num_train"):
-        get_metric("beta_vae")(rep, np.random.default_rng(0), num_train=0)
+        METRIC["beta_vae"](rep, np.random.default_rng(0), num_train=0)
     with pytest.raises(BenchmarkError, match="batch_size"):
-        get_metric("factor_vae")(rep, np.random.default_rng(0), batch_size=1)
+        METRIC["factor_vae"](rep, np.random.default_rng(0), batch_size=1)
     with pytest.raises(BenchmarkError, match="prune_threshold"):
-        get_metric("factor_vae")(rep, np.random.default_rng(0), prune_threshold=-1.0)
+        METRIC["factor_vae"](rep, np.random.default_rng(0), prune_threshold=-1.0)
     with pytest.raises(BenchmarkError, match="num_test"):
-        get_metric("dci_fast")(rep, np.random.default_rng(0), num_test=1)
+        METRIC["dci_fast"](rep, np.random.default_rng(0), num_test=1)
 
 
 def test_factor_vae_votes_are_relabelling_free():
@@ -310,5 +286,21 @@ def test_factor_vae_votes_are_relabelling_free():
     batches = rng.standard_normal((5, 8, 2))
     batches[np.arange(5), :, labels] *= 1e-3
     variance_codes = rng.standard_normal((100, 2))
-    out = factor_vae.compute(variance_codes, batches, labels, batches, labels, num_factors=2)
+    out = factor_vae_score(variance_codes, batches, labels, batches, labels, num_factors=2)
     assert out["train_accuracy"] == 1.0 and out["eval_accuracy"] == 1.0
+
+
+def test_intervention_metrics_on_a_partial_table():
+    # 3,000 rows of a 3 x 6 x 40 grid of 720 combinations with clean codes: many
+    # combinations are missing, so batches must be drawn from rows that exist.
+    space = FactorSpace.synthetic((3, 6, 40))
+    rng = np.random.default_rng(0)
+    factors = space.sample(3000, rng)
+    rep = from_arrays(factors, ideal(space).encode(factors, rng))
+    keep = {tuple(r) for r in factors}
+    assert len(keep) < 720
+    for name in ("beta_vae", "factor_vae"):
+        score = METRIC[name](rep, np.random.default_rng(1), **QUICK[name])["eval_accuracy"]
+        assert score > 0.97, name
+    batch = rep.space.sample_matching(2, np.full(64, 7), rng)
+    assert all(tuple(r) in keep for r in batch) and np.all(batch[:, 2] == 7)

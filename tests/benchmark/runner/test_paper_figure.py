@@ -1,8 +1,7 @@
 """The paper's redundancy figure: its layout is written, and it shows the paper's point."""
 import pandas as pd
 import pytest
-
-from benchmark.cli import main
+from benchmark.runner import main
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,79 @@
+"""The nearest-neighbour estimator against scikit-learn, known values and its own two counting paths."""
+import numpy as np
+import pytest
+from benchmark.information import knn_informations, knn_informations_from_codes, knn_mutual_info
+from scipy.stats import special_ortho_group
+from sklearn.feature_selection import mutual_info_classif
+
+from benchmark import BenchmarkError, FactorSpace, ideal
+from benchmark.representations import linear_transform
+
+
+def test_knn_matches_sklearn_on_one_latent():
+    # Same algorithm as sklearn's _compute_mi_cd; sklearn also scales the column and adds
+    # 1e-10-relative noise, which only changes a neighbour count when two distances tie
+    # to within 1e-10 (none here): the estimates agree to rounding, far inside 0.01.
+    rng = np.random.default_rng(0)
+    for num_values, sigma in [(2, 1.0), (6, 0.3), (40, 0.05)]:
+        y = rng.integers(0, num_values, 5000)
+        z = y / num_values + sigma * rng.standard_normal(5000)
+        ours = knn_mutual_info(z, y, k=3)
+        ref = mutual_info_classif(z[:, None], y, n_neighbors=3, random_state=0)[0]
+        assert ours == pytest.approx(ref, abs=0.01)
+        assert ours == pytest.approx(ref, abs=1e-6)
+
+
+@pytest.mark.parametrize("dim", [1, 3, 10])
+def test_knn_accuracy_up_to_ten_dimensions(integrated_information, one_d, dim):
+    # the label sits on one direction, rotated into all dimensions; isotropic noise, so
+    # the truth is the 1-D information.  Measured errors over seeds: |err| <= 0.025.
+    rep = one_d(4, 0.5)
+    truth = integrated_information(rep.mean(np.arange(4)[:, None]), rep.cov, np.arange(4), 40001)
+    rng = np.random.default_rng(dim)
+    y = rng.integers(0, 4, 10000)
+    z = 0.5 * rng.standard_normal((10000, dim))
+    z[:, 0] += rep.mean(y[:, None])[:, 0]
+    rot = special_ortho_group.rvs(dim, random_state=1) if dim > 1 else np.eye(1)
+    assert knn_mutual_info(z @ rot.T, y) == pytest.approx(truth, abs=0.05)
+
+
+def test_knn_informations_shapes_and_ideal():
+    rep = ideal(FactorSpace.synthetic([3, 4]), noise=0.1)
+    info = knn_informations(rep, np.random.default_rng(0), num_samples=3000)
+    assert info.single.shape == (2, 2) and info.estimator == "knn"
+    np.testing.assert_allclose(np.diag(info.single), info.entropy, atol=0.05)
+    assert np.all(info.rest[[0, 1], [0, 1]] < 0.05)
+
+
+def test_chunked_counts_equal_the_kd_tree_across_chunk_boundaries():
+    # 1,500 points are counted in chunks of 666 rows (the last one partial); the full-set and
+    # all-but-one informations must equal the KD-tree path's exactly, ties included
+    # (coordinates rounded to 0.1, as a table of encodings with duplicates gives)
+    rng = np.random.default_rng(0)
+    codes = np.round(rng.standard_normal((1500, 6)), 1)
+    factors = np.stack([rng.integers(0, 4, 1500), (codes[:, 0] > 0) + 2 * (codes[:, 3] > 0.5)], 1)
+    tree = knn_informations_from_codes(codes, factors, counts="tree")
+    chunked = knn_informations_from_codes(codes, factors, counts="chunked")
+    for part in ("joint", "rest", "single"):
+        np.testing.assert_array_equal(getattr(chunked, part), getattr(tree, part))
+
+
+def test_knn_chunked_counts_equal_the_kd_tree():
+    # From BRUTE_FORCE_DIMS latents on, the full-set and "all but one" neighbour counts come
+    # from one pass over the coordinates; they must equal the KD-tree's exactly, including
+    # ties (duplicated codes) and a factor with a value seen once (which takes the
+    # KD-tree path).
+    rep = linear_transform(ideal(FactorSpace.synthetic([3, 5, 4, 6, 2, 3, 4]), noise=0.5),
+                           special_ortho_group.rvs(7, random_state=0))
+    results = [knn_informations(rep, np.random.default_rng(0), num_samples=600, counts=counts)
+               for counts in ("chunked", "tree")]
+    rng = np.random.default_rng(0)
+    codes = np.round(rng.standard_normal((300, 8)), 1)  # many tied coordinates
+    labels = np.stack([rng.integers(0, 4, 300), np.r_[rng.integers(0, 3, 299), 7]], axis=1)
+    results += [knn_informations_from_codes(codes, labels, entropy=np.ones(2), counts=counts)
+                for counts in ("chunked", "tree")]
+    for a, b in (results[:2], results[2:]):
+        for part in ("joint", "rest", "single"):
+            np.testing.assert_array_equal(getattr(a, part), getattr(b, part))
+    with pytest.raises(BenchmarkError, match="counts must be one of"):
+        knn_informations(rep, 0, counts="brute")

@@ -1,0 +1,93 @@
+"""The command line end to end: outputs and one clear line for every bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from benchmark.runner.cli import parse_levels
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+
+def test_quick_rotation_run_writes_every_output(run_cli, tmp_path):
+    assert run_cli("--attack", "rotation", "--quick", "--metrics", "mig", "--out", str(tmp_path)) == 0
+    out = tmp_path / "rotation"
+    for name in ["scores.csv", "timings.csv", "summary.csv", "run.json", "sensitivity.png",
+                 "sensitivity.svg"]:
+        assert (out / name).exists(), name
+    scores = pd.read_csv(out / "scores.csv")
+    assert list(scores.columns) == ["attack", "level", "seed", "metric", "key", "score"]
+    assert list(pd.read_csv(out / "timings.csv").columns) == [
+        "attack", "level", "seed", "metric", "seconds"]
+    mig = scores[scores.key == "mig"].groupby("level")["score"].mean()
+    assert mig[1.0] < mig[0.0] - 0.3
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["attack"] == "rotation" and run["config"]["seeds"] == [0, 1, 2]
+    assert run["versions"]["numpy"] == np.__version__
+
+
+def test_script_entry_point_and_list():
+    out = subprocess.run([sys.executable, str(ROOT / "run_protocol.py"), "--list"],
+                         capture_output=True, text=True, check=True).stdout
+    for name in ["noise", "duplicate", "redundancy", "rotation", "synergy", "mig", "dsprites"]:
+        assert name in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--attack", "twist"], "unknown attack 'twist'"),
+    (["--attack", "noise", "--metrics", "nope"], "unknown metric 'nope'"),
+    (["--attack", "noise", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    (["--attack", "noise", "--levels", "0,-1"], "non-negative"),
+    (["--attack", "noise", "--levels", "a,b"], "--levels must be"),
+    (["--attack", "noise", "--levels", "-1,2"], "non-negative"),
+    (["--attack", "noise", "--seeds", "0"], "--seeds must be at least 1"),
+    (["--attack", "noise", "--encodings", "missing.npz"], "encodings file not found"),
+    (["--attack", "noise", "--param", "nonsense"], "--param must look like"),
+    (["--attack", "noise", "--param", "mig.num_bin=10"], "'mig' has no parameter 'num_bin'"),
+    (["--attack", "noise", "--metric", "mine.py"], "name the function in the file too"),
+])
+def test_bad_input_gets_one_clear_line(run_cli, args, message, tmp_path, capsys):
+    assert run_cli(*args, "--out", str(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_unwritable_output_directory_gets_one_clear_line(run_cli, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("not a directory")
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig",
+                   "--out", str(tmp_path / "a_file" / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: --out") and err.count("\n") == 0 and "Traceback" not in err
+
+
+def test_a_single_level_run_warns_that_it_has_no_trend(run_cli, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--levels", "0.5") == 0
+    assert (tmp_path / "results/noise/scores.csv").exists()  # --out defaults to results
+    assert "single level" in capsys.readouterr().err
+
+
+def test_failures_in_a_multi_attack_run_name_the_attack(run_cli, tmp_path, capsys):
+    plugin = tmp_path / "boom.py"
+    plugin.write_text("def boom(rep, rng, **params):\n    raise ValueError('no')\n")
+    assert run_cli("--attack", "noise,rotation", "--quick", "--metrics", "mig",
+                   "--metric", f"{plugin}:boom", "--out", str(tmp_path / "out")) == 1
+    err = capsys.readouterr().err
+    assert "error: noise: metric 'boom' failed" in err and "error: rotation: metric 'boom' failed" in err
+
+
+def test_unknown_attack_from_a_shell_exits_nonzero():
+    proc = subprocess.run([sys.executable, str(ROOT / "run_protocol.py"), "--attack", "twist"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: unknown attack 'twist'")
+    assert "Traceback" not in proc.stderr
+
+
+def test_parse_levels():
+    assert parse_levels("0:1:5") == (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert parse_levels("2,0,1") == (0.0, 1.0, 2.0)

@@ -1,0 +1,195 @@
+"""The sweep: determinism, resume, executors, details, the PID policy, encodings."""
+import dataclasses
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+from make_encodings import vae_like_encodings
+
+import attacks
+from benchmark import BenchmarkError, FactorSpace, ideal
+from benchmark.encodings import from_arrays, load_encodings
+from benchmark.runner import SweepConfig, get_metric, pid, run_sweep
+from benchmark.runner import sweep as protocol
+from benchmark.spec import MetricSpec
+
+
+def test_same_seed_gives_byte_identical_csvs(run_cli, tmp_path):
+    args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2"]
+    assert run_cli(*args, "--out", str(tmp_path / "a")) == 0
+    assert run_cli(*args, "--out", str(tmp_path / "b")) == 0
+    for name in ["scores.csv", "summary.csv", "sensitivity.svg"]:  # the SVG's ids are salted
+        assert (tmp_path / "a/noise" / name).read_bytes() == (tmp_path / "b/noise" / name).read_bytes()
+
+
+def test_resume_reuses_finished_cells(run_cli, tmp_path, monkeypatch):
+    args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2", "--out", str(tmp_path)]
+    assert run_cli(*args) == 0
+    first = (tmp_path / "noise/scores.csv").read_bytes()
+    calls = []
+    original = protocol.run_cell
+    monkeypatch.setattr(protocol, "run_cell", lambda *a, **k: calls.append(a) or original(*a, **k))
+    assert run_cli(*args, "--resume") == 0
+    assert calls == []  # every cell came from the store
+    assert (tmp_path / "noise/scores.csv").read_bytes() == first
+
+
+def test_interrupted_sweep_resumes_where_it_stopped(run_cli, tmp_path, monkeypatch):
+    args = ["--attack", "rotation", "--quick", "--metrics", "mig", "--seeds", "2", "--out", str(tmp_path)]
+    original = protocol.run_cell
+    done = []
+
+    def flaky(config, cell, base=None):
+        if len(done) == 3:
+            raise KeyboardInterrupt
+        done.append(cell)
+        return original(config, cell, base)
+
+    monkeypatch.setattr(protocol, "run_cell", flaky)
+    assert run_cli(*args) == 130
+    assert len(list((tmp_path / "rotation/.cells").glob("*.json"))) == 3
+    recomputed = []
+    monkeypatch.setattr(protocol, "run_cell",
+                        lambda c, cell, base=None: recomputed.append(cell) or original(c, cell, base))
+    assert run_cli(*args, "--resume") == 0
+    assert len(recomputed) == 3 and not set(recomputed) & set(done)
+    fresh = tmp_path / "fresh"
+    monkeypatch.setattr(protocol, "run_cell", original)
+    assert run_cli(*args[:-1], str(fresh)) == 0
+    assert (fresh / "rotation/scores.csv").read_bytes() == (tmp_path / "rotation/scores.csv").read_bytes()
+
+
+def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
+    # UniBound's cells of the first seed hand their raw informations to the PID profile
+    # figure, which then estimates only the unattacked representation; the result is
+    # identical to estimating every level again
+    config = SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0), metrics=("unibound",),
+                         seeds=(3, 4), quick=True)
+    result = run_sweep(config, progress=False)
+    details, scores = result.details, result.scores
+    assert not result.errors
+    assert sorted(details) == [(0.0, "unibound"), (0.5, "unibound"), (1.0, "unibound")]
+    assert details[0.5, "unibound"]["estimator"] == "exact"
+    calls = []
+    original = pid.pid_profile
+    monkeypatch.setattr(pid, "pid_profile",
+                        lambda rep, *a, **k: calls.append(rep) or original(rep, *a, **k))
+    reused, unattacked = pid.profiles(result)
+    assert calls == [result.base]  # the unattacked profile only
+    recomputed, _ = pid.profiles(dataclasses.replace(result, details={}))
+    assert len(calls) == 5
+    pd.testing.assert_frame_equal(reused, recomputed)
+    # and the scores of those cells are the metric's own
+    first = scores[(scores.seed == 3) & (scores.key == "unibound")].set_index("level")["score"]
+    assert first[1.0] == pytest.approx(float(recomputed.query(
+        "level == 1.0 and term == 'unique'").groupby("factor")["lower"].max().mean()), abs=1e-12)
+
+
+def test_details_come_only_from_the_registered_metric_and_the_first_seed(tmp_path):
+    unibound = get_metric("unibound")
+    rep = ideal(FactorSpace.synthetic([3, 4]))
+
+    @functools.wraps(unibound.func)  # copies the function's attributes: must not matter
+    def halved(rep, rng, **params):
+        return {k: v / 2 for k, v in unibound.func(rep, rng, **params).items()}
+
+    plugin = MetricSpec("halved", halved, "unibound")
+    scores, details = plugin.run(rep, np.random.default_rng(0), quick=False, details=True,
+                                 params={"num_mc_points": 500, "num_components": 500})
+    full = unibound.func(rep, np.random.default_rng(0), num_mc_points=500, num_components=500)
+    assert details is None and scores["unibound"] == pytest.approx(full["unibound"] / 2)
+    # a metric parameter may be called "details"
+    spec = MetricSpec("d", lambda rep, rng, details=False: float(details), "d")
+    assert spec.run(rep, None, {"details": True}, details=True) == ({"d": 1.0}, None)
+    # stored cells serve every seed list; details must still be the first seed's
+    config = SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("unibound",),
+                         seeds=(1, 2), quick=True)
+    details = run_sweep(config, out_dir=tmp_path, progress=False).details
+    assert sorted(details) == [(0.0, "unibound"), (1.0, "unibound")]
+    swapped = SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("unibound",),
+                          seeds=(2, 1), quick=True)
+    details = run_sweep(swapped, out_dir=tmp_path, resume=True, progress=False).details
+    assert details == {}  # seed 2's stored cells were not first: no details, recomputed later
+
+
+def test_parallel_jobs_give_identical_scores(run_cli, tmp_path):
+    args = ["--attack", "synergy", "--quick", "--metrics", "mig", "--seeds", "2"]
+    assert run_cli(*args, "--out", str(tmp_path / "serial")) == 0
+    assert run_cli(*args, "--jobs", "2", "--out", str(tmp_path / "parallel")) == 0
+    assert (tmp_path / "serial/synergy/scores.csv").read_bytes() == \
+        (tmp_path / "parallel/synergy/scores.csv").read_bytes()
+
+
+def test_dask_executor_gives_identical_scores(run_cli, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2"]
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert run_cli(*args, "--executor", "dask", "--scheduler", cluster.scheduler_address,
+                       "--out", str(tmp_path / "dask")) == 0
+    assert run_cli(*args, "--out", str(tmp_path / "local")) == 0
+    assert (tmp_path / "dask/noise/scores.csv").read_bytes() == \
+        (tmp_path / "local/noise/scores.csv").read_bytes()
+
+
+def test_example_encodings_run_through_the_protocol(run_cli, tmp_path):
+    path = tmp_path / "vae.npz"
+    np.savez_compressed(path, **vae_like_encodings(5000, np.random.default_rng(0)))
+    rep = load_encodings(path)
+    assert rep.space.names == ("shape", "scale", "orientation", "pos_x", "pos_y")
+    assert rep.space.sizes == (3, 6, 40, 32, 32) and rep.dim == 7
+    assert run_cli("--attack", "redundancy", "--quick", "--metrics", "mig", "--encodings", str(path),
+                   "--out", str(tmp_path / "out")) == 0
+    scores = pd.read_csv(tmp_path / "out/redundancy/scores.csv")
+    mig = scores.groupby("level")["score"].mean()
+    assert 0.3 < mig[0.0] < 0.8  # imperfect model: mixed and collapsed latents
+    assert mig[64.0] < mig[0.0]
+
+
+def _gentle(rep, level, rng):  # untouched at level 0, like a user's attack might be
+    return rep if level == 0 else attacks.noise(rep, level, rng)
+
+
+def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(grid_table):
+    factors, codes, variances = grid_table()
+    rep = from_arrays(factors, codes, variances)
+    attacks.register(attacks.AttackSpec("gentle", _gentle, (0, 1), (0, 1),
+                                        "noise that leaves level 0 alone"))
+
+    def estimators(extras):
+        return extras["unibound"]["estimators"]
+
+    config = SweepConfig(attack="gentle", levels=(0, 0.5, 1), metrics=("unibound", "mig"))
+    pinned, extras, notes = pid.prepare(config, rep)
+    assert estimators(extras) == {0: "exact", 0.5: "knn", 1: "knn"}
+    assert pinned.metric_params == {"unibound": {"estimator": "knn"}}
+    (note,) = notes
+    assert "kNN" in note and "level(s) 0" in note and "pid_profile_unattacked.csv" in note
+    assert set(estimators(pid.prepare(pinned, rep)[1]).values()) == {"knn"}
+    # an explicit choice is the user's: never overridden ...
+    chosen = SweepConfig(attack="gentle", levels=(0, 1), metrics=("unibound",),
+                         metric_params={"unibound": {"estimator": "knn"}})
+    assert pid.prepare(chosen, rep)[0::2] == (chosen, [])
+    # ... but one that cannot apply at some level stops the sweep before it starts
+    exact = SweepConfig(attack="gentle", levels=(0, 0.5, 1), metrics=("unibound",),
+                        metric_params={"unibound": {"estimator": "exact"}})
+    with pytest.raises(BenchmarkError, match=r"estimator=exact: the gentle attack at level\(s\) 0.5, 1"):
+        pid.prepare(exact, rep)
+    typo = SweepConfig(attack="gentle", levels=(0, 1), metrics=("unibound",),
+                       metric_params={"unibound": {"estimator": "exakt"}})
+    with pytest.raises(BenchmarkError, match="unibound.estimator must be one of auto, exact, knn"):
+        pid.prepare(typo, rep)
+
+
+def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(run_cli, grid_table, tmp_path,
+                                                                   capsys):
+    factors, codes, variances = grid_table()
+    path = tmp_path / "enc.npz"
+    np.savez(path, factors=factors, codes=codes, variances=variances)
+    out = tmp_path / "out"
+    assert run_cli("--attack", "redundancy", "--quick", "--metrics", "unibound", "--encodings",
+                   str(path), "--param", "unibound.estimator=exact", "--out", str(out)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: unibound.estimator=exact") and "knn" in err[0]
+    assert not (out / "redundancy" / "scores.csv").exists()

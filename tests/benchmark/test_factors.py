@@ -1,0 +1,38 @@
+"""Factor spaces: the built-in grids, sampling and validation."""
+import numpy as np
+import pytest
+
+from benchmark import BenchmarkError, FactorSpace
+
+
+def test_builtin_spaces_match_the_spec():
+    assert FactorSpace.named("dsprites").sizes == (3, 6, 40, 32, 32)
+    assert FactorSpace.named("shapes3d").names == (
+        "floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
+    assert FactorSpace.named("shapes3d").sizes == (10, 10, 10, 8, 4, 15)
+    mpi = FactorSpace.named("mpi3d")
+    assert mpi.sizes == (6, 6, 2, 3, 3, 40, 40) and mpi.names[-1] == "vertical_axis"
+    assert FactorSpace.synthetic((4, 5)).names == ("f0", "f1")
+
+
+def test_sample_is_uniform_and_seeded():
+    space = FactorSpace.synthetic((3, 7))
+    y = space.sample(70000, np.random.default_rng(0))
+    assert y.shape == (70000, 2) and y.dtype == np.int64
+    freq = np.bincount(y[:, 1], minlength=7) / len(y)
+    # binomial SE = sqrt(p(1-p)/n) ~ 0.0013; 5 SE
+    np.testing.assert_allclose(freq, 1 / 7, atol=0.007)
+    np.testing.assert_array_equal(y, space.sample(70000, np.random.default_rng(0)))
+    np.testing.assert_allclose(space.entropies(), np.log([3, 7]))
+
+
+@pytest.mark.parametrize("bad", [dict(names=("a",), sizes=(1,)), dict(names=("a", "a"), sizes=(2, 3)),
+                                 dict(names=("a",), sizes=(2, 3))])
+def test_space_rejects_bad_definitions(bad):
+    with pytest.raises(BenchmarkError):
+        FactorSpace(**bad)
+
+
+def test_unknown_dataset_is_a_clear_error():
+    with pytest.raises(BenchmarkError, match="unknown dataset 'nope'"):
+        FactorSpace.named("nope")

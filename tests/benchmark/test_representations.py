@@ -1,0 +1,24 @@
+"""The ideal representation and linear transforms of Gaussian structure."""
+import numpy as np
+
+from benchmark import FactorSpace, ideal
+
+
+def test_ideal_is_standardised_and_factor_aligned():
+    space = FactorSpace.synthetic((3, 10, 40))
+    rep = ideal(space, noise=0.1)
+    rng = np.random.default_rng(1)
+    y = space.sample(200000, rng)
+    z = rep.encode(y, rng)
+    # SE of a mean of 2e5 unit-variance draws is 0.0022; of a variance ~ 0.003
+    np.testing.assert_allclose(z.mean(axis=0), 0, atol=0.012)
+    np.testing.assert_allclose(z.var(axis=0), 1, atol=0.015)
+    corr = np.corrcoef(np.hstack([z, y]).T)[:3, 3:]
+    # latent k is (almost) a linear function of factor k, and independent of the others
+    assert np.all(np.diag(corr) > 0.99)
+    off = corr[~np.eye(3, dtype=bool)]
+    assert np.all(np.abs(off) < 0.012)  # SE of a null correlation: 1/sqrt(2e5) = 0.0022
+    # the noise is `noise` value spacings: residual std equals 0.1 / scale
+    scale = np.sqrt((np.array([3, 10, 40]) ** 2 - 1) / 12 + 0.01)
+    resid = z - rep.mean(y)
+    np.testing.assert_allclose(resid.std(axis=0), 0.1 / scale, rtol=0.01)

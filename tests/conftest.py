@@ -1,0 +1,57 @@
+"""Fixtures shared by the whole suite.
+
+The tests mirror the packages: ``tests/benchmark`` (the core, its
+``information`` estimators and the ``runner``), ``tests/attacks``,
+``tests/metrics_baseline`` and ``tests/metrics_pid``.  Long end-to-end runs are
+marked ``slow``: ``pytest -m "not slow"`` is the quick loop, CI runs everything.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from benchmark import FactorSpace, ideal
+from benchmark.runner import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# the examples are scripts, not a package: tests import their generators by path
+sys.path.insert(0, str(ROOT / "examples"))
+
+
+@pytest.fixture
+def run_cli():
+    """The command line as a function: ``run_cli("--attack", "noise", ...) -> exit status``."""
+    return lambda *args: main([*args, "--no-progress"])
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    """The repository's root directory."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def dsprites_ideal():
+    """The dSprites ideal representation (noise 0.1)."""
+    return ideal(FactorSpace.named("dsprites"))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def _grid_table(repeats=5, seed=0):
+    factors = np.repeat(np.stack(np.meshgrid(np.arange(3), np.arange(4), indexing="ij"),
+                                 -1).reshape(-1, 2), repeats, axis=0)
+    codes = factors + 0.1 * np.random.default_rng(seed).standard_normal(factors.shape)
+    return factors, codes, np.full(codes.shape, 0.01)
+
+
+@pytest.fixture
+def grid_table():
+    """``grid_table(repeats=5, seed=0) -> (factors, codes, variances)``: a 3 x 4 factor
+    grid, every combination ``repeats`` times, narrow posteriors around the values."""
+    return _grid_table
