@@ -5,6 +5,8 @@ from benchmark.representations import linear_transform
 
 from ._spec import AttackSpec, geometric_grid
 
+__all__ = ["SPEC", "duplicate"]
+
 
 def duplicate(rep, level, rng):
     """Append a noisy scaled copy of every latent (dimension doubles)."""

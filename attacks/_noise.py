@@ -5,6 +5,8 @@ from benchmark.representations import linear_transform
 
 from ._spec import AttackSpec, geometric_grid
 
+__all__ = ["SPEC", "noise"]
+
 
 def noise(rep, level, rng):
     """Add ``level`` times standard Gaussian noise to every latent."""

@@ -5,6 +5,8 @@ from benchmark.representations import linear_transform
 
 from ._spec import AttackSpec, geometric_grid, reflection
 
+__all__ = ["SPEC", "redundancy"]
+
 
 def redundancy(rep, level, rng):
     """Append ``level * U z + eps``; every appended dimension mixes all latents."""

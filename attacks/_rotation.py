@@ -5,6 +5,8 @@ from benchmark.representations import linear_transform
 
 from ._spec import AttackSpec
 
+__all__ = ["SPEC", "pair_rotation", "rotation"]
+
 
 def pair_rotation(dim: int, angle: float) -> np.ndarray:
     """Block-diagonal rotation of the pairs (0,1), (2,3), ...; an odd last latent is kept."""

@@ -5,6 +5,8 @@ from benchmark.representations import linear_transform
 
 from ._spec import AttackSpec, geometric_grid
 
+__all__ = ["SPEC", "synergy"]
+
 
 def synergy(rep, level, rng):
     """Mask every latent with an independent Gaussian pad that is appended as well."""

@@ -9,8 +9,15 @@ other way round.
 from .encodings import from_arrays, load_encodings
 from .factors import FactorSpace, builtin_names
 from .information import Informations, informations
-from .representations import (GaussianRepresentation, GaussianStructure, PosteriorTable,
-                              Posteriors, Representation, ideal, linear_transform)
+from .representations import (
+                              GaussianRepresentation,
+                              GaussianStructure,
+                              Posteriors,
+                              PosteriorTable,
+                              Representation,
+                              ideal,
+                              linear_transform,
+)
 from .spec import MetricSpec
 from .validation import BenchmarkError
 

@@ -5,7 +5,6 @@ import numbers
 
 import numpy as np
 
-
 __all__ = ["BenchmarkError", "check_codes", "check_codes_factors", "check_factor_array",
            "check_level", "check_positive_int", "check_rng"]
 

@@ -21,8 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import attacks  # noqa: E402
 import benchmark  # noqa: E402
-from metrics_baseline import dci  # noqa: E402
-from metrics_baseline._sampling import sample_codes  # noqa: E402
+from metrics_baseline import dci_score, sample_codes  # noqa: E402
 
 DEFAULT_CASES = "ideal,redundancy:1,rotation:1,synergy:1,noise:0.25,noise:0.5,noise:1,duplicate:1"
 KEYS = ("disentanglement", "completeness", "informativeness_test")
@@ -54,8 +53,8 @@ def main(argv=None):
         out = {}
         for model in ("gbt", "forest"):
             start = time.perf_counter()
-            out[model] = dci.compute(xtr, ytr, xte, yte, random_state=0, n_jobs=args.n_jobs,
-                                     model=model)
+            out[model] = dci_score(xtr, ytr, xte, yte, random_state=0, n_jobs=args.n_jobs,
+                                   model=model)
             times[model].append(time.perf_counter() - start)
         for key in KEYS:
             d = out["forest"][key] - out["gbt"][key]

@@ -43,8 +43,14 @@ def load_reference():
     import logging
     logging.getLogger().setLevel(logging.ERROR)
     try:
-        from disentanglement_lib.evaluation.metrics import (beta_vae, dci, factor_vae, mig,
-                                                            modularity_explicitness, sap_score)
+        from disentanglement_lib.evaluation.metrics import (
+            beta_vae,
+            dci,
+            factor_vae,
+            mig,
+            modularity_explicitness,
+            sap_score,
+        )
     except Exception as exc:  # noqa: BLE001 - report and skip
         print(f"disentanglement_lib not importable ({exc!r}); skipping", file=sys.stderr)
         return None
@@ -129,8 +135,15 @@ def main(argv=None):
 
     import attacks
     import benchmark
-    from metrics_baseline import beta_vae, dci, factor_vae, mig, modularity, sap
-    from metrics_baseline._sampling import sample_codes
+    from metrics_baseline import (
+        beta_vae,
+        dci_score,
+        factor_vae,
+        mig_score,
+        modularity_score,
+        sample_codes,
+        sap_score,
+    )
 
     skip = set(filter(None, args.skip.split(",")))
     space = benchmark.FactorSpace.named(args.dataset)
@@ -158,20 +171,20 @@ def main(argv=None):
         both = np.concatenate([xtr, xte]), np.concatenate([ytr, yte])
 
         if "mig" not in skip:
-            ours, t1 = timed(mig.compute, xtr, ytr)
+            ours, t1 = timed(mig_score, xtr, ytr)
             theirs, t2 = timed(ref.mig.compute_mig, ReplayData(space, ytr, xtr), lambda x: x,
                                np.random.RandomState(0), num_train=10000)
             report("mig", rep_name, ours["mig"], theirs["discrete_mig"], t1, t2)
 
         if "sap" not in skip:
-            ours, t1 = timed(sap.compute, xtr, ytr, xte, yte)
+            ours, t1 = timed(sap_score, xtr, ytr, xte, yte)
             theirs, t2 = timed(ref.sap.compute_sap, ReplayData(space, both[1], both[0]),
                                lambda x: x, np.random.RandomState(0), num_train=10000,
                                num_test=5000, continuous_factors=False)
             report("sap", rep_name, ours["sap"], theirs["SAP_score"], t1, t2)
 
         if "modularity" not in skip:
-            ours, t1 = timed(modularity.compute, xtr, ytr, xte, yte)
+            ours, t1 = timed(modularity_score, xtr, ytr, xte, yte)
             theirs, t2 = timed(ref.modularity.compute_modularity_explicitness,
                                ReplayData(space, both[1], both[0]), lambda x: x,
                                np.random.RandomState(0), num_train=10000, num_test=5000)
@@ -180,16 +193,18 @@ def main(argv=None):
                    theirs["explicitness_score_test"], None, None)
 
         for name, metric, ref_fn, ref_key, kwargs in [
-            ("beta_vae", beta_vae.beta_vae, ref.beta_vae.compute_beta_vae_sklearn, "eval_accuracy",
+            ("beta_vae", beta_vae, ref.beta_vae.compute_beta_vae_sklearn, "eval_accuracy",
              dict(batch_size=64, num_train=10000, num_eval=5000)),
-            ("factor_vae", factor_vae.factor_vae, ref.factor_vae.compute_factor_vae, "eval_accuracy",
+            ("factor_vae", factor_vae, ref.factor_vae.compute_factor_vae, "eval_accuracy",
              dict(batch_size=64, num_train=10000, num_eval=5000, num_variance_estimate=10000)),
         ]:
             if name in skip:
                 continue
             ours_vals, ref_vals, t_ours, t_ref = [], [], 0.0, 0.0
             for seed in range(args.seeds):
-                out, t = timed(metric, rep, np.random.default_rng(seed), **kwargs)
+                # the reference calls the held-out size num_eval; here it is num_test
+                ours_kwargs = {("num_test" if k == "num_eval" else k): v for k, v in kwargs.items()}
+                out, t = timed(metric, rep, np.random.default_rng(seed), **ours_kwargs)
                 ours_vals.append(out["eval_accuracy"])
                 t_ours += t
                 enc_rng = np.random.default_rng(1000 + seed)
@@ -211,7 +226,7 @@ def main(argv=None):
             rng = np.random.default_rng(0)
             xtr, ytr = sample_codes(rep, 10000, rng)
             xte, yte = sample_codes(rep, 5000, rng)
-            ours, t1 = timed(dci.compute, xtr, ytr, xte, yte)
+            ours, t1 = timed(dci_score, xtr, ytr, xte, yte)
             theirs, t2 = timed(ref.dci._compute_dci, xtr.T, ytr.T, xte.T, yte.T)
             for key in ("disentanglement", "completeness", "informativeness_test"):
                 first = key == "disentanglement"

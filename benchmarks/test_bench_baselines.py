@@ -12,25 +12,29 @@ import os
 import numpy as np
 import pytest
 
-from benchmark import FactorSpace, get_metric, ideal
+import metrics_baseline
+from benchmark import FactorSpace, ideal
 
 DSPRITES = ideal(FactorSpace.named("dsprites"))
 SYNTHETIC = ideal(FactorSpace.synthetic((3, 6, 10, 8)))
 
 
-def _run(benchmark, name, rep, rounds):
-    metric = get_metric(name)
-    return benchmark.pedantic(lambda: metric(rep, np.random.default_rng(0)), rounds=rounds,
-                              iterations=1)
+SPECS = {spec.name: spec for spec in metrics_baseline.SPECS}
+
+
+def _run(bench, name, rep, rounds):
+    metric = SPECS[name].func
+    return bench.pedantic(lambda: metric(rep, np.random.default_rng(0)), rounds=rounds,
+                          iterations=1)
 
 
 @pytest.mark.parametrize("name", ["beta_vae", "factor_vae", "mig", "dci_fast", "sap", "modularity"])
-def test_default_sizes_dsprites(benchmark, name):
-    out = _run(benchmark, name, DSPRITES, rounds=3)
-    assert np.isfinite(out[get_metric(name).headline])
+def test_default_sizes_dsprites(bench, name):
+    out = _run(bench, name, DSPRITES, rounds=3)
+    assert np.isfinite(out[SPECS[name].headline])
 
 
-def test_faithful_dci(benchmark):
+def test_faithful_dci(bench):
     rep = DSPRITES if os.environ.get("BENCH_DCI_DSPRITES") == "1" else SYNTHETIC
-    out = _run(benchmark, "dci", rep, rounds=1)
+    out = _run(bench, "dci", rep, rounds=1)
     assert out["disentanglement"] > 0.9

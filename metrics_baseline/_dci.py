@@ -25,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
-from benchmark.information import map_in_threads
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._parallel import fit_in_threads
 from ._sampling import sample_codes, seed_from
 
 __all__ = ["FAST_SPEC", "SPEC", "completeness", "completeness_per_factor", "dci", "dci_fast",
@@ -51,7 +51,8 @@ def _one_minus_entropy(weights: np.ndarray, axis: int, base: int) -> np.ndarray:
 def _check_importance(importance) -> np.ndarray:
     importance = np.asarray(importance, dtype=float)
     if importance.ndim != 2 or 0 in importance.shape:
-        raise BenchmarkError(f"importance must be a non-empty (codes, factors) matrix, got shape {importance.shape}")
+        raise BenchmarkError(
+            f"importance must be a non-empty (codes, factors) matrix, got shape {importance.shape}")
     if not np.all(np.isfinite(importance)) or np.any(importance < 0):
         raise BenchmarkError("importance must hold finite non-negative values")
     return importance
@@ -170,9 +171,7 @@ def importance_matrix(codes, factors, codes_test, factors_test, *,
     # rescaling changes) makes the scores exactly invariant to both.
     order = _canonical_order(codes_train)
     x_train, x_test = codes_train[:, order], codes_test[:, order]
-    # Threads, not processes: the tree builders release the GIL, and a process pool
-    # nested in the protocol's worker processes can hang their shutdown.
-    results = map_in_threads(
+    results = fit_in_threads(
         lambda k: _fit_factor(x_train, factors_train[:, k], x_test, factors_test[:, k],
                               int(seeds[k]), max_train, model, dict(FOREST_PARAMS)),
         range(num_factors), n_jobs=n_jobs)

@@ -19,10 +19,11 @@ from scipy.stats import rankdata
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
-from benchmark.information import discrete_mutual_info, discretize, map_in_threads
+from benchmark.information import discrete_mutual_info, discretize
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._parallel import fit_in_threads
 from ._sampling import sample_codes
 
 __all__ = ["SPEC", "explicitness_per_factor", "modularity", "modularity_from_mi",
@@ -112,7 +113,7 @@ def modularity_score(codes, factors, codes_test, factors_test, *, num_bins: int 
     std = np.where(std > 0, std, 1.0)  # a constant code stays 0 instead of becoming NaN
     x_train = (codes_train - mean) / std
     x_test = (codes_test - mean) / std
-    scores = np.array(map_in_threads(
+    scores = np.array(fit_in_threads(
         lambda k: explicitness_per_factor(x_train, factors_train[:, k], x_test, factors_test[:, k]),
         range(factors_train.shape[1]), n_jobs=n_jobs))
     return {

@@ -17,10 +17,10 @@ from __future__ import annotations
 import numpy as np
 from sklearn.svm import LinearSVC
 
-from benchmark.information import map_in_threads
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._parallel import fit_in_threads
 from ._sampling import sample_codes, seed_from
 
 __all__ = ["SPEC", "gap_of_top_two", "sap", "sap_score", "score_matrix"]
@@ -68,7 +68,7 @@ def score_matrix(codes, factors, codes_test=None, factors_test=None, *,
     # One seed per factor, shared by all latents, so permuting latents changes nothing.
     seeds = np.random.default_rng(random_state).integers(2**31, size=num_factors)
     pairs = [(i, j) for i in range(num_codes) for j in range(num_factors)]
-    values = map_in_threads(
+    values = fit_in_threads(
         lambda ij: _svm_accuracy(codes_train[:, ij[0]], factors_train[:, ij[1]],
                                  codes_test[:, ij[0]], factors_test[:, ij[1]], int(seeds[ij[1]])),
         pairs, n_jobs=n_jobs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..representations import GaussianStructure, PosteriorTable, Posteriors
+from ..representations import GaussianStructure, Posteriors, PosteriorTable
 from ..validation import BenchmarkError, check_rng
 from ._exact import mixture_informations
 from ._knn import knn_informations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..representations import GaussianStructure, PosteriorTable, Posteriors, sqrt_psd
+from ..representations import GaussianStructure, Posteriors, PosteriorTable, sqrt_psd
 from ..validation import BenchmarkError, check_positive_int, check_rng
 from ._histogram import plugin_entropy
 from ._kernel import Mixture, solve_mixture
@@ -254,7 +254,8 @@ def mixture_informations(rep, rng, *, num_mc_points: int = 10000, num_components
     num_mc_points = check_positive_int(num_mc_points, "num_mc_points", 2)
     num_components = check_positive_int(num_components, "num_components", 1)
     if resolve_threshold is not None and not (np.isfinite(resolve_threshold) and resolve_threshold > 0):
-        raise BenchmarkError(f"resolve_threshold must be a positive number or None, got {resolve_threshold!r}")
+        raise BenchmarkError(
+            f"resolve_threshold must be a positive number or None, got {resolve_threshold!r}")
     if not (np.isfinite(max_memory_mb) and max_memory_mb > 0):
         raise BenchmarkError(f"max_memory_mb must be positive, got {max_memory_mb!r}")
     space, dim = rep.space, rep.dim
@@ -265,7 +266,8 @@ def mixture_informations(rep, rng, *, num_mc_points: int = 10000, num_components
     if isinstance(rep, GaussianStructure):
         cov = regularised(np.asarray(rep.cov, dtype=float))
         uniform = space.is_grid
-        y_eval = stratified_factors(space, num_mc_points, rng) if uniform else space.sample(num_mc_points, rng)
+        y_eval = (stratified_factors(space, num_mc_points, rng) if uniform
+                  else space.sample(num_mc_points, rng))
         book = Codebook(rep, rng) if uniform and exploit_structure else None
         structured = book is not None and book.additive
         root = sqrt_psd(cov, cholesky=False)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+
 __all__ = ["WORKERS", "map_in_threads", "query_workers"]
 
 

@@ -8,8 +8,14 @@ none of them imports it.  From Python::
     result = run_sweep(SweepConfig(attack="rotation", levels=(0, 0.5, 1), metrics=("mig",)))
 """
 from .cli import main
-from .registry import (BUILTIN_SPECS, default_metric_names, get_metric, load_plugin, metric_names,
-                       register_metric)
+from .registry import (
+                       BUILTIN_SPECS,
+                       default_metric_names,
+                       get_metric,
+                       load_plugin,
+                       metric_names,
+                       register_metric,
+)
 from .sweep import SweepConfig, SweepResult, base_representation, run_sweep
 
 __all__ = ["BUILTIN_SPECS", "SweepConfig", "SweepResult", "base_representation",

@@ -15,6 +15,8 @@ from . import report
 from .registry import default_metric_names, get_metric, metric_names
 from .sweep import SweepConfig, base_representation, run_sweep
 
+__all__ = ["build_parser", "main", "parse_levels", "parse_param"]
+
 EPILOG = """examples:
   python run_protocol.py --attack rotation            sweep one attack, write results/rotation/
   python run_protocol.py --attack all --quick         every attack, small samples (seconds)

@@ -6,6 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
+__all__ = ["atomic_savefig", "atomic_write_bytes", "atomic_write_csv", "atomic_write_json",
+           "atomic_write_text"]
+
 
 def atomic_write_bytes(path, data: bytes) -> None:
     path = Path(path)

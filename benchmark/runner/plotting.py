@@ -19,6 +19,9 @@ from scipy import stats  # noqa: E402
 from .io import atomic_savefig  # noqa: E402
 from .registry import BUILTIN_SPECS  # noqa: E402
 
+__all__ = ["paper_figure", "pid_profile_figure", "sensitivity_figure", "sensitivity_grid",
+           "sensitivity_matrix"]
+
 # colours and styles follow the built-in listing order, so a metric looks the same in
 # every figure whatever else was run
 _BUILTIN_ORDER = [s.name for s in BUILTIN_SPECS if not s.highlight]

@@ -1,10 +1,10 @@
 """A user's encodings as a representation: lookup, posteriors, and files refused in one clear line."""
 import numpy as np
 import pytest
-from make_encodings import vae_like_encodings  # noqa: E402
 
 from benchmark import BenchmarkError
 from benchmark.encodings import from_arrays, load_dsprites_factors, load_encodings
+from make_encodings import vae_like_encodings  # noqa: E402
 
 
 def grid(sizes, repeat=1):

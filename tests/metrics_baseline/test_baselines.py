@@ -12,9 +12,17 @@ import attacks
 import metrics_baseline
 from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal, linear_transform
 from benchmark.representations import Representation
-from metrics_baseline import (beta_vae_features, completeness, dci_score, disentanglement,
-                              factor_vae_score, mig_score, modularity_score, sample_batches,
-                              sap_score)
+from metrics_baseline import (
+    beta_vae_features,
+    completeness,
+    dci_score,
+    disentanglement,
+    factor_vae_score,
+    mig_score,
+    modularity_score,
+    sample_batches,
+    sap_score,
+)
 
 #: Every baseline metric by name, called as a user calls it, and its --quick sizes.
 METRIC = {spec.name: spec.func for spec in metrics_baseline.SPECS}

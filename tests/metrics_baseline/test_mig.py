@@ -1,11 +1,11 @@
 """MIG: hand-computed cases, the reference definition, invariances."""
 import numpy as np
 import pytest
-from benchmark.information import discretize
 from sklearn.metrics import mutual_info_score
 
 import attacks
 from benchmark import BenchmarkError, FactorSpace, ideal
+from benchmark.information import discretize
 from metrics_baseline import mig, mig_score
 
 

@@ -43,6 +43,7 @@ def test_ideal_unibound():
         assert s["unibound"] >= 0.95 and s["mi"] >= 0.95
 
 
+@pytest.mark.slow
 def test_redundancy_attack_default_grid():
     spec = attacks.get("redundancy")
     scores = sweep("redundancy", ideal(FactorSpace.named("dsprites")), spec.levels)
@@ -54,6 +55,7 @@ def test_redundancy_attack_default_grid():
     assert red[-1] > red[0] + 0.5
 
 
+@pytest.mark.slow
 def test_redundancy_attack_authors_grid():
     scores = sweep("redundancy", ideal(FactorSpace.named("dsprites")), [0, 0.5, 1, 1.5, 2])
     ub = [s["unibound"] for s in scores]

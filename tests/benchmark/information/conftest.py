@@ -77,9 +77,11 @@ def _integrated_all(rep):
     for k in range(len(sizes)):
         out["joint"][k] = _integrated_information(mean, rep.cov, grid[:, k])
         for l in range(dim):
-            out["single"][k, l] = _integrated_information(mean[:, [l]], rep.cov[[l]][:, [l]], grid[:, k])
+            out["single"][k, l] = _integrated_information(mean[:, [l]], rep.cov[[l]][:, [l]],
+                                                          grid[:, k])
             rest = np.delete(np.arange(dim), l)
-            out["rest"][k, l] = _integrated_information(mean[:, rest], rep.cov[np.ix_(rest, rest)], grid[:, k])
+            out["rest"][k, l] = _integrated_information(mean[:, rest], rep.cov[np.ix_(rest, rest)],
+                                                        grid[:, k])
     return out
 
 

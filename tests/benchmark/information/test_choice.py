@@ -1,9 +1,9 @@
 """Which estimator applies to which representation."""
 import numpy as np
 import pytest
-from benchmark.information import informations, mixture_informations, resolve_estimator
 
 from benchmark import BenchmarkError, FactorSpace, ideal
+from benchmark.information import informations, mixture_informations, resolve_estimator
 from benchmark.representations import linear_transform
 
 

@@ -3,11 +3,11 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from make_encodings import vae_like_encodings
 
 import attacks
 from benchmark import FactorSpace, from_arrays, ideal
 from benchmark.information import mixture_informations, resolve_estimator
+from make_encodings import vae_like_encodings
 
 # Tolerance of the exact estimator: the 0.01 nats.  On these small grids the
 # component side is enumerated exactly, so the only error is Monte Carlo over the
@@ -28,6 +28,7 @@ def test_exact_1d_against_integration(integrated_information, one_d, num_values,
     assert info.rest[0, 0] == 0.0  # the empty subset
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("angle", [np.pi / 8, np.pi / 4])
 def test_exact_rotated_pair_against_integration(integrated_all, angle):
     rep = attacks.get("rotation")(ideal(FactorSpace.synthetic([4, 6]), noise=0.6), angle / (np.pi / 4),
@@ -39,6 +40,7 @@ def test_exact_rotated_pair_against_integration(integrated_all, angle):
     np.testing.assert_allclose(info.joint, truth["joint"], atol=EXACT_TOL)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attack,level", [("redundancy", 0.5), ("redundancy", 2.0),
                                           ("synergy", 0.5), ("synergy", 2.0)])
 def test_exact_attacks_against_integration(integrated_all, attack, level):
@@ -68,7 +70,8 @@ def test_exact_resolved_factors_on_dsprites():
 
 def integrated_heteroscedastic(means, sds):
     z = np.linspace(means.min() - 10 * sds.max(), means.max() + 10 * sds.max(), 200001)
-    cond = np.exp(-0.5 * ((z[None] - means[:, None]) / sds[:, None]) ** 2) / (np.sqrt(2 * np.pi) * sds[:, None])
+    cond = (np.exp(-0.5 * ((z[None] - means[:, None]) / sds[:, None]) ** 2)
+            / (np.sqrt(2 * np.pi) * sds[:, None]))
     marg = cond.mean(0)
     with np.errstate(divide="ignore", invalid="ignore"):
         f = np.where(cond > 0, cond * np.log(cond / marg), 0.0).mean(0)
@@ -135,6 +138,7 @@ def table_mixture_information(factor, mu, sd, labels, grid):
     return float(f)
 
 
+@pytest.mark.slow
 def test_exact_on_a_table_of_distinct_posteriors_against_integration():
     # A VAE-like table: every row has its own posterior mean (the factor signal plus
     # row-to-row jitter) and its own variances, so no two components coincide.  The

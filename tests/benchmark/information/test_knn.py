@@ -1,11 +1,11 @@
 """The nearest-neighbour estimator against scikit-learn, known values and its own two counting paths."""
 import numpy as np
 import pytest
-from benchmark.information import knn_informations, knn_informations_from_codes, knn_mutual_info
 from scipy.stats import special_ortho_group
 from sklearn.feature_selection import mutual_info_classif
 
 from benchmark import BenchmarkError, FactorSpace, ideal
+from benchmark.information import knn_informations, knn_informations_from_codes, knn_mutual_info
 from benchmark.representations import linear_transform
 
 

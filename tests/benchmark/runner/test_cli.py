@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from benchmark.runner.cli import parse_levels
 
 ROOT = Path(__file__).resolve().parents[3]

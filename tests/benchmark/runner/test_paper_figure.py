@@ -1,6 +1,7 @@
 """The paper's redundancy figure: its layout is written, and it shows the paper's point."""
 import pandas as pd
 import pytest
+
 from benchmark.runner import main
 
 
@@ -21,11 +22,13 @@ def headline_means(run_dir):
     return scores.groupby(["metric", "level"])["score"].mean().unstack("level")
 
 
+@pytest.mark.slow
 def test_paper_figure_is_written(paper_run):
     assert (paper_run / "paper_figure.png").stat().st_size > 10_000
     assert (paper_run / "pid_profile.png").exists()
 
 
+@pytest.mark.slow
 def test_paper_directions(paper_run):
     means = headline_means(paper_run)
     first, last = means[0.0], means[2.0]

@@ -5,7 +5,6 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-from make_encodings import vae_like_encodings
 
 import attacks
 from benchmark import BenchmarkError, FactorSpace, ideal
@@ -13,6 +12,7 @@ from benchmark.encodings import from_arrays, load_encodings
 from benchmark.runner import SweepConfig, get_metric, pid, run_sweep
 from benchmark.runner import sweep as protocol
 from benchmark.spec import MetricSpec
+from make_encodings import vae_like_encodings
 
 
 def test_same_seed_gives_byte_identical_csvs(run_cli, tmp_path):
@@ -113,6 +113,7 @@ def test_details_come_only_from_the_registered_metric_and_the_first_seed(tmp_pat
     assert details == {}  # seed 2's stored cells were not first: no details, recomputed later
 
 
+@pytest.mark.slow
 def test_parallel_jobs_give_identical_scores(run_cli, tmp_path):
     args = ["--attack", "synergy", "--quick", "--metrics", "mig", "--seeds", "2"]
     assert run_cli(*args, "--out", str(tmp_path / "serial")) == 0
@@ -121,6 +122,7 @@ def test_parallel_jobs_give_identical_scores(run_cli, tmp_path):
         (tmp_path / "parallel/synergy/scores.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_dask_executor_gives_identical_scores(run_cli, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2"]
@@ -133,6 +135,7 @@ def test_dask_executor_gives_identical_scores(run_cli, tmp_path):
         (tmp_path / "local/noise/scores.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_example_encodings_run_through_the_protocol(run_cli, tmp_path):
     path = tmp_path / "vae.npz"
     np.savez_compressed(path, **vae_like_encodings(5000, np.random.default_rng(0)))
