@@ -69,7 +69,7 @@ def knn_mi_labels(codes: np.ndarray, labels: np.ndarray, k: int, tree=None) -> f
 #: From this many latents on, the neighbour counts of every factor for the full set and
 #: the "all but one" subsets come from one chunked pass over the coordinates
 #: (:func:`ball_counts`) instead of KD-tree ball queries, which lose their pruning in
-#: high dimensions (measured: 13 dimensions, n = 2,000, 0.2-0.45 s per factor and subset).
+#: high dimensions (measurements in ``benchmarks/README.md``).
 BRUTE_FORCE_DIMS = 6
 
 
