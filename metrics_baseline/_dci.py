@@ -26,10 +26,10 @@ import numpy as np
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
 
 from benchmark.spec import MetricSpec
-from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
+from benchmark.validation import BenchmarkError, check_codes_factors, check_rng
 
 from ._parallel import fit_in_threads
-from ._sampling import sample_codes, seed_from
+from ._sampling import seed_from, train_test_codes
 
 __all__ = ["FAST_SPEC", "SPEC", "completeness", "completeness_per_factor", "dci", "dci_fast",
            "dci_score", "disentanglement", "disentanglement_per_code", "importance_matrix"]
@@ -211,10 +211,7 @@ def dci_score(codes, factors, codes_test, factors_test, *, random_state: int = 0
 
 def _sampled(rep, rng, num_train, num_test, n_jobs, model):
     rng = check_rng(rng)
-    num_train = check_positive_int(num_train, "num_train", 2)
-    num_test = check_positive_int(num_test, "num_test", 2)
-    codes, factors = sample_codes(rep, num_train, rng)
-    codes_test, factors_test = sample_codes(rep, num_test, rng)
+    codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)
     return dci_score(codes, factors, codes_test, factors_test, random_state=seed_from(rng),
                      n_jobs=n_jobs, model=model)
 

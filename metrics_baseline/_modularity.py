@@ -24,7 +24,7 @@ from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
 from ._parallel import fit_in_threads
-from ._sampling import sample_codes
+from ._sampling import train_test_codes
 
 __all__ = ["SPEC", "explicitness_per_factor", "modularity", "modularity_from_mi",
            "modularity_score", "roc_auc_ovr"]
@@ -142,10 +142,7 @@ def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bi
         See :func:`modularity_score`.
     """
     rng = check_rng(rng)
-    num_train = check_positive_int(num_train, "num_train", 2)
-    num_test = check_positive_int(num_test, "num_test", 2)
-    codes, factors = sample_codes(rep, num_train, rng)
-    codes_test, factors_test = sample_codes(rep, num_test, rng)
+    codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)
     return modularity_score(codes, factors, codes_test, factors_test, num_bins=num_bins,
                             n_jobs=n_jobs)
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmark.validation import BenchmarkError, check_rng
+from benchmark.validation import BenchmarkError, check_positive_int, check_rng
 
-__all__ = ["encode_batches", "sample_batches", "sample_codes", "sample_factors", "seed_from"]
+__all__ = ["encode_batches", "sample_batches", "sample_codes", "sample_factors", "seed_from",
+           "train_test_codes"]
 
 
 def sample_factors(rep, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -89,6 +90,16 @@ def sample_codes(rep, n: int, rng: np.random.Generator):
     """``n`` factor vectors drawn by ``rep.space`` and their codes: ``(codes, factors)``."""
     factors = sample_factors(rep, n, rng)
     return encode_batches(rep, factors, rng), factors
+
+
+def train_test_codes(rep, rng, num_train: int, num_test: int):
+    """``(codes, factors, codes_test, factors_test)``: a training and a held-out draw of
+    :func:`sample_codes`, in that order, each of at least two rows."""
+    rng = check_rng(rng)
+    num_train = check_positive_int(num_train, "num_train", 2)
+    num_test = check_positive_int(num_test, "num_test", 2)
+    codes, factors = sample_codes(rep, num_train, rng)
+    return (codes, factors, *sample_codes(rep, num_test, rng))
 
 
 def seed_from(rng: np.random.Generator) -> int:

@@ -18,10 +18,10 @@ import numpy as np
 from sklearn.svm import LinearSVC
 
 from benchmark.spec import MetricSpec
-from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
+from benchmark.validation import BenchmarkError, check_codes_factors, check_rng
 
 from ._parallel import fit_in_threads
-from ._sampling import sample_codes, seed_from
+from ._sampling import seed_from, train_test_codes
 
 __all__ = ["SPEC", "gap_of_top_two", "sap", "sap_score", "score_matrix"]
 
@@ -119,10 +119,7 @@ def sap(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
         ``{"sap": ...}``.
     """
     rng = check_rng(rng)
-    num_train = check_positive_int(num_train, "num_train", 2)
-    num_test = check_positive_int(num_test, "num_test", 2)
-    codes, factors = sample_codes(rep, num_train, rng)
-    codes_test, factors_test = sample_codes(rep, num_test, rng)
+    codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)
     return sap_score(codes, factors, codes_test, factors_test,
                      continuous_factors=bool(continuous_factors), random_state=seed_from(rng),
                      n_jobs=n_jobs)
