@@ -9,7 +9,12 @@ __all__ = ["SPEC", "duplicate"]
 
 
 def duplicate(rep, level, rng):
-    """Append a noisy scaled copy of every latent (dimension doubles)."""
+    """Append a noisy scaled copy of every latent (dimension doubles).
+
+    >>> from benchmark import FactorSpace, ideal
+    >>> duplicate(ideal(FactorSpace.synthetic([3, 4])), 1.0, 0).dim
+    4
+    """
     eye = np.eye(rep.dim)
     zero = np.zeros((rep.dim, rep.dim))
     return linear_transform(rep, np.vstack([eye, level * eye]), np.vstack([zero, eye]),

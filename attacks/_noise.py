@@ -9,7 +9,13 @@ __all__ = ["SPEC", "noise"]
 
 
 def noise(rep, level, rng):
-    """Add ``level`` times standard Gaussian noise to every latent."""
+    """Add ``level`` times standard Gaussian noise to every latent.
+
+    >>> from benchmark import FactorSpace, ideal
+    >>> rep = noise(ideal(FactorSpace.synthetic([3, 4])), 2.0, 0)
+    >>> round(float(rep.cov[0, 0] - ideal(FactorSpace.synthetic([3, 4])).cov[0, 0]), 6)
+    4.0
+    """
     eye = np.eye(rep.dim)
     return linear_transform(rep, eye, level * eye, name=f"noise({level:g})[{rep.name}]")
 

@@ -9,7 +9,12 @@ __all__ = ["SPEC", "redundancy"]
 
 
 def redundancy(rep, level, rng):
-    """Append ``level * U z + eps``; every appended dimension mixes all latents."""
+    """Append ``level * U z + eps``; every appended dimension mixes all latents.
+
+    >>> from benchmark import FactorSpace, ideal
+    >>> redundancy(ideal(FactorSpace.synthetic([3, 4, 5])), 1.0, 0).dim
+    6
+    """
     eye = np.eye(rep.dim)
     zero = np.zeros((rep.dim, rep.dim))
     return linear_transform(rep, np.vstack([eye, level * reflection(rep.dim)]),

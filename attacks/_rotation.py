@@ -18,7 +18,12 @@ def pair_rotation(dim: int, angle: float) -> np.ndarray:
 
 
 def rotation(rep, level, rng):
-    """Rotate disjoint latent pairs by ``level * 45`` degrees (level 1 mixes them evenly)."""
+    """Rotate disjoint latent pairs by ``level * 45`` degrees (level 1 mixes them evenly).
+
+    >>> import numpy as np
+    >>> np.round(pair_rotation(3, np.pi / 4), 3).tolist()  # level 1; latent 2 has no partner
+    [[0.707, -0.707, 0.0], [0.707, 0.707, 0.0], [0.0, 0.0, 1.0]]
+    """
     return linear_transform(rep, pair_rotation(rep.dim, level * np.pi / 4),
                             name=f"rotation({level:g})[{rep.name}]")
 

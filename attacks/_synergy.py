@@ -9,7 +9,12 @@ __all__ = ["SPEC", "synergy"]
 
 
 def synergy(rep, level, rng):
-    """Mask every latent with an independent Gaussian pad that is appended as well."""
+    """Mask every latent with an independent Gaussian pad that is appended as well.
+
+    >>> from benchmark import FactorSpace, ideal
+    >>> synergy(ideal(FactorSpace.synthetic([3, 4])), 1.0, 0).dim
+    4
+    """
     eye = np.eye(rep.dim)
     zero = np.zeros((rep.dim, rep.dim))
     return linear_transform(rep, np.vstack([eye, zero]), np.vstack([level * eye, eye]),

@@ -8,6 +8,7 @@ own rows, so sample-based metrics see the data distribution; interventions
 """
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +204,16 @@ def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=
     factor_names : sequence of str, optional
     factor_sizes : sequence of int, optional
         Number of values per factor (default: largest observed value + 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> factors = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    >>> rep = from_arrays(factors, factors + 0.5, factor_names=["shape", "size"])
+    >>> rep.encode(np.array([[1, 0]]), 0).tolist()
+    [[1.5, 0.5]]
+    >>> rep.space.names, rep.space.sizes
+    (('shape', 'size'), (2, 2))
     """
     cls = TableRepresentation if variances is None else PosteriorTableRepresentation
     return cls(factors, codes, variances, factor_names, factor_sizes)
@@ -242,7 +253,7 @@ def load_encodings(path) -> TableRepresentation:
                 f"{path.name} holds Python objects, which are not loaded (no pickle); "
                 "save names as a fixed-width string array, e.g. np.array(names, dtype=str)") from None
         raise BenchmarkError(f"{path.name} is not a valid .npz file: {exc}") from None
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise BenchmarkError(f"{path.name} is not a readable .npz file: {exc}") from None
     try:
         rep = from_arrays(**arrays)
@@ -275,7 +286,7 @@ def load_dsprites_factors(path) -> tuple[np.ndarray, tuple, tuple]:
             if "latents_classes" not in data.files:
                 raise BenchmarkError(f"{path.name} has no 'latents_classes' array; is it the dSprites .npz?")
             classes = np.asarray(data["latents_classes"])
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise BenchmarkError(f"{path.name} is not a readable .npz file: {exc}") from None
     if classes.ndim != 2 or classes.shape[1] != len(DSPRITES_COLUMNS):
         raise BenchmarkError(

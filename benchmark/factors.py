@@ -50,6 +50,14 @@ class FactorSpace:
         Number of values of each factor (at least 2).
     name : str
         Name of the data set the space stands for.
+
+    Examples
+    --------
+    >>> space = FactorSpace.named("dsprites")
+    >>> space.names, space.sizes
+    (('shape', 'scale', 'orientation', 'pos_x', 'pos_y'), (3, 6, 40, 32, 32))
+    >>> FactorSpace.synthetic([2, 3]).sample(4, 0).shape
+    (4, 2)
     """
 
     names: tuple

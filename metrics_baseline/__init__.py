@@ -6,7 +6,7 @@ array-level core ``<metric>_score(...)`` on codes ``(n, L)`` and factors
 :class:`~benchmark.spec.MetricSpec` that tells the runner how to read it.  Each
 lives in its own private module (``_mig.py``, ...) and is re-exported here;
 :data:`SPECS` lists the specs in the order the runner shows them.  The sampling
-helpers (:func:`sample_codes`, :func:`sample_batches`) are here for metric
+helpers (:func:`sample_codes`, :func:`train_test_codes`, :func:`sample_batches`) are here for metric
 authors: they draw through ``rep.space``, so a metric written with them also
 works on a user's partial table of encodings.
 
@@ -22,7 +22,7 @@ from ._dci import completeness, dci, dci_fast, dci_score, disentanglement, impor
 from ._factor_vae import factor_vae, factor_vae_score
 from ._mig import mig, mig_score
 from ._modularity import modularity, modularity_score
-from ._sampling import encode_batches, sample_batches, sample_codes
+from ._sampling import encode_batches, sample_batches, sample_codes, train_test_codes
 from ._sap import sap, sap_score
 
 #: The specs of every baseline metric: the protocol's default set first
@@ -33,4 +33,5 @@ SPECS = (_mig.SPEC, _beta_vae.SPEC, _factor_vae.SPEC, _dci.FAST_SPEC, _dci.SPEC,
 __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_score", "completeness", "dci",
            "dci_fast", "dci_score", "disentanglement", "encode_batches", "factor_vae",
            "factor_vae_score", "importance_matrix", "mig", "mig_score", "modularity",
-           "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score"]
+           "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score",
+           "train_test_codes"]

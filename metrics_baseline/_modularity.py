@@ -140,6 +140,13 @@ def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bi
     -------
     dict
         See :func:`modularity_score`.
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> out = modularity(ideal(FactorSpace.synthetic([3, 4])), 0, num_train=600, num_test=300)
+    >>> round(out["modularity"], 2), round(out["explicitness"], 2)
+    (1.0, 1.0)
     """
     rng = check_rng(rng)
     codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)

@@ -117,6 +117,13 @@ def sap(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
     -------
     dict
         ``{"sap": ...}``.
+
+    Examples
+    --------
+    >>> from benchmark import FactorSpace, ideal
+    >>> # each factor's own latent predicts it perfectly, the other one at chance (1/2)
+    >>> round(sap(ideal(FactorSpace.synthetic([2, 2])), 0, num_train=400, num_test=200)["sap"], 2)
+    0.5
     """
     rng = check_rng(rng)
     codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)

@@ -236,7 +236,8 @@ def run(args) -> int:
             prefix = f"{spec.name}: " if len(attack_names) > 1 else ""
             print(f"error: {prefix}{line}", file=sys.stderr)
         failures.extend(result.errors)
-        report.write_attack_outputs(attack_dir, result)
+        for line in report.write_attack_outputs(attack_dir, result):
+            print(f"warning: {spec.name}: {line}", file=sys.stderr)
         sweeps[spec.name] = result
         print(f"{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
     if len(sweeps) > 1:

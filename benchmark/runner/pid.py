@@ -11,13 +11,14 @@
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 
 import attacks as attack_registry
-from metrics_pid import pid_profile, profile_table
+from metrics_pid import pid_profile, profile_table, unibound
 
 from ..information import ESTIMATORS, Informations, resolve_estimator
 from ..validation import BenchmarkError
@@ -30,22 +31,21 @@ __all__ = ["NAME", "prepare", "run_record", "write_outputs"]
 
 #: The metric this module serves.
 NAME = "unibound"
-_DEFAULT_COMPONENTS = 10000
+_DEFAULT_COMPONENTS = inspect.signature(unibound).parameters["num_components"].default
 
 
 def _in_run(config) -> bool:
     return NAME in {get_metric(m).name for m in config.metrics}
 
 
-def _params(config) -> dict:
-    quick = get_metric(NAME).quick if config.quick else {}
-    return {**quick, **config.metric_params.get(NAME, {})}
+def _num_components(config) -> int:
+    return config.params_of(NAME).get("num_components", _DEFAULT_COMPONENTS)
 
 
 def _level_estimators(config, base, estimator) -> dict:
     """``{level: "exact" | "knn" | "unavailable"}``: the estimator UniBound uses at
     each level (``"unavailable"`` where the requested one does not apply)."""
-    num_components = _params(config).get("num_components", _DEFAULT_COMPONENTS)
+    num_components = _num_components(config)
     attack = attack_registry.get(config.attack)
     seed = config.seeds[0]  # whether a level is exact does not depend on the seed
     chosen = {}
@@ -61,11 +61,15 @@ def _level_estimators(config, base, estimator) -> dict:
 def prepare(config, base):
     """UniBound's sweep-wide choices: ``(config, extras, notes)``.
 
-    ``config`` comes back as it is, or with UniBound pinned to
-    ``estimator="knn"``; ``extras`` is ``{"unibound": {"estimators": {level:
-    name}, "requested": name}}`` (empty when UniBound is not in the run);
-    ``notes`` says why the estimator was pinned.  An explicit estimator that
-    does not apply at some level is refused here, before any cell runs.
+    ``config`` comes back with UniBound's estimator resolved once for the
+    whole sweep: ``auto`` becomes the estimator every level would pick, or
+    ``knn`` where the levels would mix estimators.  ``extras`` is
+    ``{"unibound": {"estimators": {level: name}, "requested": name,
+    "unattacked": name}}`` (empty when UniBound is not in the run;
+    ``unattacked``, the estimator of the unattacked profile, only when level
+    0 is swept); ``notes`` says why the estimator was pinned to kNN.  An
+    explicit estimator that does not apply at some level is refused here,
+    before any cell runs.
     """
     if not _in_run(config):
         return config, {}, []
@@ -82,21 +86,23 @@ def prepare(config, base):
                 f"{NAME}.estimator={requested}: the {config.attack} attack at "
                 f"level(s) {', '.join(unavailable)} leaves no Gaussian structure or posterior "
                 "variances for the exact estimator (use estimator=auto or knn)")
+    if 0 in config.levels:
+        # the representation itself, with the user's choice (the sweep's may become knn)
+        extras[NAME]["unattacked"] = resolve_estimator(base, requested, _num_components(config))
+    if requested != "auto":
         return config, extras, []
-    if len(set(chosen.values())) <= 1:
-        return config, extras, []
-    exact = [f"{lv:g}" for lv, e in chosen.items() if e == "exact"]
+    notes = []
+    resolved = set(chosen.values())
+    if len(resolved) > 1:
+        exact = [f"{lv:g}" for lv, e in chosen.items() if e == "exact"]
+        still = " (pid_profile_unattacked.csv still uses the exact one)" if 0 in config.levels else ""
+        notes.append(f"{config.attack}: UniBound uses the kNN estimator at every level: the exact "
+                     f"one applies only at level(s) {', '.join(exact)}, and one curve should come "
+                     f"from one estimator{still}")
+        resolved = {"knn"}
     params = config.metric_params.get(NAME, {})
-    pinned = {**config.metric_params, NAME: {**params, "estimator": "knn"}}
-    still = " (pid_profile_unattacked.csv still uses the exact one)" if 0 in config.levels else ""
-    note = (f"{config.attack}: UniBound uses the kNN estimator at every level: the exact one "
-            f"applies only at level(s) {', '.join(exact)}, and one curve should come from one "
-            f"estimator{still}")
-    return replace(config, metric_params=pinned), extras, [note]
-
-
-def _unattacked_estimator(result) -> str:
-    return result.extras[NAME]["requested"]
+    pinned = {**config.metric_params, NAME: {**params, "estimator": resolved.pop()}}
+    return replace(config, metric_params=pinned), extras, notes
 
 
 def run_record(result) -> dict:
@@ -105,10 +111,8 @@ def run_record(result) -> dict:
         return {}
     used = sorted(set(result.extras[NAME]["estimators"].values()))
     info = {NAME: "+".join(used)}
-    if 0 in result.config.levels:
-        info["pid_profile_unattacked"] = resolve_estimator(
-            result.base, _unattacked_estimator(result),
-            _params(result.config).get("num_components", _DEFAULT_COMPONENTS))
+    if "unattacked" in result.extras[NAME]:
+        info["pid_profile_unattacked"] = result.extras[NAME]["unattacked"]
     return info
 
 
@@ -116,44 +120,66 @@ def profiles(result):
     """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
 
     The maximum over latents is how UniBound and the redundancy and synergy
-    scores aggregate before averaging over factors.  Also returns the full
-    per-latent table of the unattacked representation (None when level 0 is
-    not in the sweep), computed with the estimator the user asked for (the
-    sweep's may have been pinned to kNN).  A level's informations come from the
-    sweep's own UniBound cell; only a level whose cell failed is estimated here.
+    scores aggregate before averaging over factors.  A level's informations
+    come from the sweep's own UniBound cell; only a level whose stored cell
+    came without them (a resumed sweep whose first seed changed) is estimated
+    here.  Also returns the full per-latent table of the unattacked
+    representation (None when level 0 is not in the sweep), with the
+    estimator the user asked for.
+
+    Returns
+    -------
+    profile : DataFrame or None
+        None when no level could be profiled.
+    unattacked : DataFrame or None
+    problems : list of str
+        One line per level (or the unattacked table) that could not be
+        estimated: their UniBound cells failed, and the failure is reported
+        with the cells.
     """
     config, base = result.config, result.base
     attack = attack_registry.get(config.attack)
-    params = _params(config)
+    params = config.params_of(NAME)
     seed = config.seeds[0]
-    frames, unattacked = [], None
+    frames, unattacked, problems = [], None, []
     for level in config.levels:
         known = result.details.get((float(level), NAME))
-        if known is not None:
-            tidy = profile_table(Informations.from_dict(known), base.space.names)
-        else:
-            rep = attack(base, level, attack_rng(seed, config.attack))
-            tidy = pid_profile(rep, metric_rng(seed, NAME), **params)
-        if level == 0:
-            # the representation itself (an attack at level 0 may already append noise latents)
-            unattacked = pid_profile(base, metric_rng(seed, NAME),
-                                     **{**params, "estimator": _unattacked_estimator(result)})
+        try:
+            if known is not None:
+                tidy = profile_table(Informations.from_dict(known), base.space.names)
+            else:
+                rep = attack(base, level, attack_rng(seed, config.attack))
+                tidy = pid_profile(rep, metric_rng(seed, NAME), **params)
+        except Exception as exc:  # the cell's own failure is reported with the cells
+            problems.append(f"PID profile: level {level:g} left out ({type(exc).__name__}: {exc})")
+            continue
         agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
                                                                upper=("upper", "max"))
         agg = agg.reset_index()
         agg.insert(0, "level", level)
         frames.append(agg)
-    return pd.concat(frames, ignore_index=True), unattacked
+    if "unattacked" in result.extras[NAME]:
+        # the representation itself (an attack at level 0 may already append noise latents)
+        try:
+            unattacked = pid_profile(base, metric_rng(seed, NAME), **{
+                **params, "estimator": result.extras[NAME]["unattacked"]})
+        except Exception as exc:
+            problems.append(f"pid_profile_unattacked.csv not written ({type(exc).__name__}: {exc})")
+    profile = pd.concat(frames, ignore_index=True) if frames else None
+    return profile, unattacked, problems
 
 
-def write_outputs(attack_dir, result, dataset: str, float_format: str) -> None:
-    """``pid_profile.csv``, ``pid_profile.png`` and ``pid_profile_unattacked.csv``."""
+def write_outputs(attack_dir, result, dataset: str, float_format: str) -> list:
+    """``pid_profile.csv``, ``pid_profile.png`` and ``pid_profile_unattacked.csv``;
+    returns what could not be written, one line each."""
     if NAME not in result.extras:
-        return
+        return []
     attack_dir = Path(attack_dir)
-    profile, unattacked = profiles(result)
+    profile, unattacked, problems = profiles(result)
     if unattacked is not None:
         atomic_write_csv(attack_dir / "pid_profile_unattacked.csv", unattacked, float_format)
+    if profile is None:
+        return problems
     attack = result.config.attack
     atomic_write_csv(attack_dir / "pid_profile.csv", profile, float_format)
     plotting.pid_profile_figure(
@@ -161,3 +187,4 @@ def write_outputs(attack_dir, result, dataset: str, float_format: str) -> None:
         f"PID profile under the {attack} attack ({dataset}, seed 0): bounds on the "
         "unique, redundant and synergistic information of the factor\n(maximum over latents, "
         "normalised by H(factor); band: lower to upper bound)", attack_dir / "pid_profile.png")
+    return problems

@@ -44,15 +44,17 @@ def _git_commit() -> str | None:
 
 
 def _rising(specs) -> set:
-    return set().union(*(spec.rising for spec in specs.values())) if specs else set()
+    """``{(metric, key)}`` of the keys that rise with entanglement."""
+    return {(name, key) for name, spec in specs.items() for key in spec.rising}
 
 
 def dataset_label(config, base) -> str:
     return Path(config.encodings).name if config.encodings else base.space.name
 
 
-def write_attack_outputs(attack_dir, result) -> None:
-    """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and the PID profile."""
+def write_attack_outputs(attack_dir, result) -> list:
+    """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and the PID profile;
+    returns what could not be written, one line each."""
     attack_dir = Path(attack_dir)
     config, base, scores, timings = result.config, result.base, result.scores, result.timings
     specs = result.specs
@@ -80,13 +82,13 @@ def write_attack_outputs(attack_dir, result) -> None:
     }
     atomic_write_json(attack_dir / "run.json", run)
     if not len(scores):
-        return
+        return []
     plotting.sensitivity_figure(scores, specs, config.attack, dataset,
                                 attack_dir / "sensitivity.png")
     if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
         plotting.paper_figure(scores, specs, PAPER_METRICS, attack_dir / "paper_figure.png",
                               dataset)
-    pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
+    return pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
 
 
 def write_multi_attack_outputs(out, results: dict) -> None:

@@ -48,9 +48,9 @@ def summarise(scores: pd.DataFrame, rising=frozenset()) -> pd.DataFrame:
 
     ``spearman_rho``, ``drop`` (mean at the lowest level minus mean at the
     highest), ``relative_drop`` and ``verdict`` describe the whole key and are
-    repeated on each of its rows so the table stays tidy.  Keys in ``rising``
-    measure entanglement (the metric specs say which): for them detecting
-    means rising.
+    repeated on each of its rows so the table stays tidy.  ``rising`` holds
+    the ``(metric, key)`` pairs that measure entanglement (the metric specs say
+    which): for them detecting means rising.
     """
     rows = []
     for (attack, metric, key), group in scores.groupby(["attack", "metric", "key"], sort=False):
@@ -60,7 +60,7 @@ def summarise(scores: pd.DataFrame, rising=frozenset()) -> pd.DataFrame:
         first, last = float(means.iloc[0]), float(means.iloc[-1])
         drop = first - last
         rel = relative_change(first, last)
-        v = verdict(rho, rel, rising=key in rising)
+        v = verdict(rho, rel, rising=(metric, key) in rising)
         for level in means.index:
             rows.append((attack, metric, key, level, means[level],
                          0.0 if counts[level] < 2 else stds[level], int(counts[level]),

@@ -244,7 +244,7 @@ def test_factor_vae_all_collapsed_gives_zero():
     assert out == {"train_accuracy": 0.0, "eval_accuracy": 0.0, "num_active_dims": 0.0}
 
 
-def test_array_level_compute_matches_registered_metric():
+def test_array_level_cores_on_given_codes():
     rep = ideal(SMALL)
     rng = np.random.default_rng(0)
     y = SMALL.sample(2000, rng)

@@ -42,7 +42,7 @@ def test_verdicts(scores, verdict):
 
 def test_rising_keys_detect_when_they_rise():
     table = summary.summarise(frame([0, 1, 2], [[0.0, 0.4, 0.9]], key="redundancy_l"),
-                              rising={"redundancy_l"})
+                              rising={("m", "redundancy_l")})
     assert table.verdict.iloc[0] == "detects"
 
 

@@ -9,8 +9,7 @@ import pytest
 import attacks
 from benchmark import BenchmarkError, FactorSpace, ideal
 from benchmark.encodings import from_arrays, load_encodings
-from benchmark.runner import SweepConfig, get_metric, pid, run_sweep
-from benchmark.runner import sweep as protocol
+from benchmark.runner import SweepConfig, get_metric, pid, run_sweep, sweep
 from benchmark.spec import MetricSpec
 from make_encodings import vae_like_encodings
 
@@ -28,8 +27,8 @@ def test_resume_reuses_finished_cells(run_cli, tmp_path, monkeypatch):
     assert run_cli(*args) == 0
     first = (tmp_path / "noise/scores.csv").read_bytes()
     calls = []
-    original = protocol.run_cell
-    monkeypatch.setattr(protocol, "run_cell", lambda *a, **k: calls.append(a) or original(*a, **k))
+    original = sweep.run_cell
+    monkeypatch.setattr(sweep, "run_cell", lambda *a, **k: calls.append(a) or original(*a, **k))
     assert run_cli(*args, "--resume") == 0
     assert calls == []  # every cell came from the store
     assert (tmp_path / "noise/scores.csv").read_bytes() == first
@@ -37,7 +36,7 @@ def test_resume_reuses_finished_cells(run_cli, tmp_path, monkeypatch):
 
 def test_interrupted_sweep_resumes_where_it_stopped(run_cli, tmp_path, monkeypatch):
     args = ["--attack", "rotation", "--quick", "--metrics", "mig", "--seeds", "2", "--out", str(tmp_path)]
-    original = protocol.run_cell
+    original = sweep.run_cell
     done = []
 
     def flaky(config, cell, base=None):
@@ -46,16 +45,16 @@ def test_interrupted_sweep_resumes_where_it_stopped(run_cli, tmp_path, monkeypat
         done.append(cell)
         return original(config, cell, base)
 
-    monkeypatch.setattr(protocol, "run_cell", flaky)
+    monkeypatch.setattr(sweep, "run_cell", flaky)
     assert run_cli(*args) == 130
     assert len(list((tmp_path / "rotation/.cells").glob("*.json"))) == 3
     recomputed = []
-    monkeypatch.setattr(protocol, "run_cell",
+    monkeypatch.setattr(sweep, "run_cell",
                         lambda c, cell, base=None: recomputed.append(cell) or original(c, cell, base))
     assert run_cli(*args, "--resume") == 0
     assert len(recomputed) == 3 and not set(recomputed) & set(done)
     fresh = tmp_path / "fresh"
-    monkeypatch.setattr(protocol, "run_cell", original)
+    monkeypatch.setattr(sweep, "run_cell", original)
     assert run_cli(*args[:-1], str(fresh)) == 0
     assert (fresh / "rotation/scores.csv").read_bytes() == (tmp_path / "rotation/scores.csv").read_bytes()
 
@@ -75,9 +74,9 @@ def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
     original = pid.pid_profile
     monkeypatch.setattr(pid, "pid_profile",
                         lambda rep, *a, **k: calls.append(rep) or original(rep, *a, **k))
-    reused, unattacked = pid.profiles(result)
-    assert calls == [result.base]  # the unattacked profile only
-    recomputed, _ = pid.profiles(dataclasses.replace(result, details={}))
+    reused, unattacked, problems = pid.profiles(result)
+    assert calls == [result.base] and problems == []  # the unattacked profile only
+    recomputed, _, _ = pid.profiles(dataclasses.replace(result, details={}))
     assert len(calls) == 5
     pd.testing.assert_frame_equal(reused, recomputed)
     # and the scores of those cells are the metric's own
@@ -196,3 +195,19 @@ def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(run_cli, gri
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: unibound.estimator=exact") and "knn" in err[0]
     assert not (out / "redundancy" / "scores.csv").exists()
+
+
+def test_a_failing_unibound_leaves_the_other_results_and_attacks(run_cli, tmp_path, capsys):
+    # every UniBound cell fails (k=0): the PID profile cannot be drawn, but MIG's results
+    # and the second attack are still written, with one line per problem and exit 1
+    out = tmp_path / "out"
+    assert run_cli("--attack", "noise,duplicate", "--quick", "--metrics", "mig,unibound",
+                   "--param", "unibound.estimator=knn", "--param", "unibound.k=0",
+                   "--seeds", "1", "--out", str(out)) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "k must be an integer >= 1" in err
+    assert "warning: noise: PID profile: level 0 left out" in err
+    for attack in ("noise", "duplicate"):
+        scores = pd.read_csv(out / attack / "scores.csv")
+        assert set(scores.metric) == {"mig"}
+        assert not (out / attack / "pid_profile.csv").exists()
