@@ -15,21 +15,50 @@ from __future__ import annotations
 
 from benchmark.validation import BenchmarkError
 
-from . import _duplicate, _noise, _redundancy, _rotation, _synergy
+from . import (
+    _circular,
+    _cyclic,
+    _duplicate,
+    _missing,
+    _mixing_noise,
+    _noise,
+    _nuisance,
+    _permute,
+    _redundancy,
+    _rescale,
+    _rotation,
+    _synergy,
+    _warp,
+    _xor,
+)
+from ._circular import circular
+from ._cyclic import cyclic
 from ._duplicate import duplicate
+from ._missing import missing
+from ._mixing_noise import mixing_noise
 from ._noise import noise
+from ._nuisance import nuisance
+from ._permute import permute
 from ._redundancy import redundancy
+from ._rescale import rescale
 from ._rotation import pair_rotation, rotation
-from ._spec import AttackSpec, compose, geometric_grid, reflection
+from ._spec import AttackSpec, compose, expect, geometric_grid, reflection
 from ._synergy import synergy
+from ._warp import warp
+from ._xor import xor
 
-#: The built-in attacks, in listing order.
-SPECS = (_noise.SPEC, _duplicate.SPEC, _redundancy.SPEC, _rotation.SPEC, _synergy.SPEC)
+#: The built-in attacks, in listing order: the paper's five, the kinds of entanglement
+#: of the metric review, then the changes a metric should ignore.
+SPECS = (_noise.SPEC, _duplicate.SPEC, _redundancy.SPEC, _rotation.SPEC, _synergy.SPEC,
+         _mixing_noise.SPEC, _cyclic.SPEC, _circular.SPEC, _xor.SPEC, _missing.SPEC,
+         _warp.SPEC, _nuisance.SPEC, _permute.SPEC, _rescale.SPEC)
 
 _BY_NAME = {spec.name: spec for spec in SPECS}
 
-__all__ = ["SPECS", "AttackSpec", "compose", "duplicate", "geometric_grid", "get", "names",
-           "noise", "pair_rotation", "redundancy", "reflection", "register", "rotation", "synergy"]
+__all__ = ["SPECS", "AttackSpec", "circular", "compose", "cyclic", "duplicate", "expect",
+           "geometric_grid", "get", "missing", "mixing_noise", "names", "noise", "nuisance",
+           "pair_rotation", "permute", "redundancy", "reflection", "register", "rescale",
+           "rotation", "synergy", "warp", "xor"]
 
 
 def names() -> list[str]:

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, geometric_grid
+from ._spec import AttackSpec, expect, geometric_grid
 
 __all__ = ["SPEC", "duplicate"]
 
@@ -23,4 +23,5 @@ def duplicate(rep, level, rng):
 
 SPEC = AttackSpec(
     "duplicate", duplicate, levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
-    description="(z, level * z + eps): a noisy copy aligned with the factors")
+    description="(z, level * z + eps): a noisy copy aligned with the factors",
+    expect=expect("flat", "fall", "flat", "flat", "fall"))

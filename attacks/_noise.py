@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, geometric_grid
+from ._spec import AttackSpec, expect, geometric_grid
 
 __all__ = ["SPEC", "noise"]
 
@@ -22,4 +22,5 @@ def noise(rep, level, rng):
 
 SPEC = AttackSpec(
     "noise", noise, levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
-    description="z + level * eps: information is destroyed, not entangled")
+    description="z + level * eps: information is destroyed, not entangled",
+    expect=expect("fall", "fall", "fall", "fall", "fall"))

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, geometric_grid, reflection
+from ._spec import AttackSpec, expect, geometric_grid, reflection
 
 __all__ = ["SPEC", "redundancy"]
 
@@ -23,4 +23,5 @@ def redundancy(rep, level, rng):
 
 SPEC = AttackSpec(
     "redundancy", redundancy, levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
-    description="(z, level * U z + eps): a rotated noisy copy mixing all latents (Tokui & Sato)")
+    description="(z, level * U z + eps): a rotated noisy copy mixing all latents (Tokui & Sato)",
+    expect=expect("fall", "fall", "flat", "flat", "fall"))

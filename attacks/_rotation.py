@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec
+from ._spec import AttackSpec, expect
 
 __all__ = ["SPEC", "pair_rotation", "rotation"]
 
@@ -30,4 +30,5 @@ def rotation(rep, level, rng):
 
 SPEC = AttackSpec(
     "rotation", rotation, levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0),
-    description="rotate latent pairs by level * 45 degrees")
+    description="rotate latent pairs by level * 45 degrees",
+    expect=expect("fall", "fall", "flat", "flat", "fall"))

@@ -6,9 +6,10 @@ from typing import Callable
 
 import numpy as np
 
-from benchmark.validation import check_level, check_rng
+from benchmark.spec import EXPECTATIONS, PROPERTIES
+from benchmark.validation import BenchmarkError, check_level, check_rng
 
-__all__ = ["AttackSpec", "compose", "geometric_grid", "reflection"]
+__all__ = ["AttackSpec", "compose", "expect", "geometric_grid", "reflection"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,10 @@ class AttackSpec:
         The default grid (from no entanglement to saturation) and a short one.
     description : str
         One line for ``--list``.
+    expect : dict
+        For every property of :data:`benchmark.spec.PROPERTIES`, how an ideal
+        metric of it should respond as the level grows: ``"fall"``, ``"flat"``
+        or ``"rise"`` (see :func:`expect`; the reasoning is in the README).
     """
 
     name: str
@@ -37,9 +42,30 @@ class AttackSpec:
     levels: tuple
     quick_levels: tuple
     description: str
+    expect: dict = None
+
+    def __post_init__(self):
+        expect = dict(self.expect or {})
+        if set(expect) != set(PROPERTIES) or not set(expect.values()) <= set(EXPECTATIONS):
+            raise BenchmarkError(f"attack {self.name!r}: expect must give one of "
+                                 f"{', '.join(EXPECTATIONS)} for each of {', '.join(PROPERTIES)}")
+        object.__setattr__(self, "expect", expect)
 
     def __call__(self, rep, level, rng):
         return self.func(rep, check_level(level), check_rng(rng))
+
+
+def expect(modularity, compactness, explicitness, informativeness, unique_information) -> dict:
+    """The expectation table of one attack, one entry per property, in a fixed order."""
+    return dict(zip(PROPERTIES, (modularity, compactness, explicitness, informativeness,
+                                 unique_information)))
+
+
+def _composed_expectation(values) -> str:
+    # flat parts leave the others' direction; opposite directions cancel to no claim,
+    # which the report card reads as flat only when every part is flat
+    directions = set(values) - {"flat"}
+    return directions.pop() if len(directions) == 1 else "flat"
 
 
 def compose(specs) -> AttackSpec:
@@ -47,7 +73,9 @@ def compose(specs) -> AttackSpec:
     specs = tuple(specs)
     return AttackSpec("+".join(s.name for s in specs), _Composed(specs), levels=specs[0].levels,
                       quick_levels=specs[0].quick_levels,
-                      description=" then ".join(s.name for s in specs))
+                      description=" then ".join(s.name for s in specs),
+                      expect={p: _composed_expectation([s.expect[p] for s in specs])
+                              for p in PROPERTIES})
 
 
 class _Composed:

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, geometric_grid
+from ._spec import AttackSpec, expect, geometric_grid
 
 __all__ = ["SPEC", "synergy"]
 
@@ -23,4 +23,5 @@ def synergy(rep, level, rng):
 
 SPEC = AttackSpec(
     "synergy", synergy, levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
-    description="(z + level * m, m): only the pair of latents together carries the factor")
+    description="(z + level * m, m): only the pair of latents together carries the factor",
+    expect=expect("flat", "fall", "flat", "flat", "fall"))

@@ -16,6 +16,10 @@ check these and nothing else:
 :class:`PosteriorTable`
     posteriors of a finite table of encoded examples, which is then the data
     distribution (:func:`benchmark.from_arrays` with variances).
+:class:`InformationEquivalent`
+    a representation whose informations are those of another one, latent for
+    latent (an invertible map of single latents, a permutation of latents:
+    :func:`map_latents`), so the estimators work on that one.
 """
 from __future__ import annotations
 
@@ -27,8 +31,9 @@ import numpy as np
 from .factors import FactorSpace
 from .validation import BenchmarkError, check_rng
 
-__all__ = ["GaussianRepresentation", "GaussianStructure", "PosteriorTable", "Posteriors",
-           "Representation", "ideal", "linear_transform", "sqrt_psd"]
+__all__ = ["GaussianRepresentation", "GaussianStructure", "InformationEquivalent", "MappedLatents",
+           "PosteriorTable", "Posteriors", "Representation", "ideal", "linear_transform",
+           "map_latents", "sqrt_psd"]
 
 
 @runtime_checkable
@@ -58,6 +63,15 @@ class PosteriorTable(Posteriors, Protocol):
 
     def posterior_sample(self, n, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(factors, means, variances)`` of ``n`` distinct rows (all when fewer)."""
+
+
+@runtime_checkable
+class InformationEquivalent(Protocol):
+    """Informations equal to another representation's, latent for latent."""
+
+    def information_equivalent(self) -> tuple["Representation", np.ndarray]:
+        """``(rep, order)``: every information between a factor and a set ``S`` of this
+        representation's latents equals the one with the latents ``order[S]`` of ``rep``."""
 
 
 class Representation(ABC):
@@ -213,6 +227,51 @@ class LinearTransformed(Representation):
         rng = check_rng(rng)
         z = self.base.encode(y, rng) @ self.matrix.T
         return z + rng.standard_normal((z.shape[0], self.noise_matrix.shape[1])) @ self.noise_matrix.T
+
+
+class MappedLatents(Representation):
+    """``z'_l = f_l(z_order[l])``: latents of ``base`` reordered, each through a strictly
+    monotone map (see :func:`map_latents`)."""
+
+    def __init__(self, base: Representation, order, latent_map, name):
+        super().__init__(base.space, len(order), name)
+        self.base = base
+        self.order = np.asarray(order, dtype=np.int64)
+        self.latent_map = latent_map
+
+    def encode(self, y, rng):
+        z = np.asarray(self.base.encode(y, check_rng(rng)), dtype=float)[:, self.order]
+        return self.latent_map(z) if self.latent_map is not None else z
+
+    def information_equivalent(self):
+        # an invertible map of each latent leaves every information unchanged
+        return self.base, self.order
+
+
+def map_latents(rep: Representation, order=None, latent_map=None, name=None) -> MappedLatents:
+    """The representation ``z'_l = latent_map(z)[:, l]`` of the latents ``z[:, order]``.
+
+    ``latent_map`` acts column by column (``(n, L) -> (n, L)``) and must be
+    strictly monotone in each column, so every information between factors
+    and latent subsets is that of ``rep`` (:class:`InformationEquivalent`):
+    the information estimators work on ``rep`` itself, exactly.  It must be
+    picklable (a module-level function or a small class) for worker processes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rep = ideal(FactorSpace.synthetic([3, 4]))
+    >>> flipped = map_latents(rep, order=[1, 0], latent_map=np.negative)
+    >>> y = np.array([[2, 0]])
+    >>> bool(np.allclose(flipped.encode(y, 0), -rep.encode(y, 0)[:, ::-1]))
+    True
+    >>> flipped.information_equivalent()[1].tolist()
+    [1, 0]
+    """
+    order = np.arange(rep.dim) if order is None else np.asarray(order, dtype=np.int64)
+    if sorted(order.tolist()) != list(range(rep.dim)):
+        raise BenchmarkError(f"order must be a permutation of 0..{rep.dim - 1}, got {order.tolist()}")
+    return MappedLatents(rep, order, latent_map, name or f"mapped({rep.name})")
 
 
 def linear_transform(rep: Representation, matrix, noise_matrix=None, name=None) -> Representation:

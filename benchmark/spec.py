@@ -16,7 +16,20 @@ from typing import Callable
 
 from .validation import BenchmarkError
 
-__all__ = ["MetricSpec", "normalise_result"]
+__all__ = ["EXPECTATIONS", "PROPERTIES", "MetricSpec", "normalise_result"]
+
+#: What a metric can target (Carbonneau et al. 2022's modularity, compactness and
+#: explicitness, plus informativeness and the unique information UniBound bounds):
+#: * modularity: each latent carries at most one factor;
+#: * compactness: each factor sits in as few latents as possible (one);
+#: * explicitness: each factor can be read off the latents by a simple (linear) model;
+#: * informativeness: the latents together carry all the information of each factor;
+#: * unique_information: the information of a factor that one latent alone carries.
+PROPERTIES = ("modularity", "compactness", "explicitness", "informativeness",
+              "unique_information")
+
+#: How an ideal metric of a property should respond as an attack's level grows.
+EXPECTATIONS = ("fall", "flat", "rise")
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,9 @@ class MetricSpec:
         Parameters used by ``--quick`` (smaller sample sizes).
     highlight : bool
         Drawn thick and black on every figure (the metric the suite is centred on).
+    target : str or None
+        The property of :data:`PROPERTIES` the headline measures; the report
+        card compares the metric with the attacks' expectations for it.
     details : callable or None
         The same metric as ``details(rep, rng, **params) -> (result, by_product)``,
         where ``by_product`` is JSON-serialisable and lets a report reuse the
@@ -58,6 +74,7 @@ class MetricSpec:
     default: bool = False
     quick: dict = field(default_factory=dict)
     highlight: bool = False
+    target: str | None = None
     details: Callable | None = None
     source: str = "builtin"
 
@@ -65,6 +82,9 @@ class MetricSpec:
         object.__setattr__(self, "display_name", self.display_name or self.name)
         object.__setattr__(self, "rising", frozenset(self.rising))
         object.__setattr__(self, "quick", dict(self.quick))
+        if self.target is not None and self.target not in PROPERTIES:
+            raise BenchmarkError(f"metric {self.name!r}: target must be one of "
+                                 f"{', '.join(PROPERTIES)}, got {self.target!r}")
 
     def run(self, rep, rng, params: dict | None = None, *, quick: bool = False,
             details: bool = False):

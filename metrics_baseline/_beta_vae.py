@@ -157,4 +157,5 @@ def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
 
 
 SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy", display_name="BetaVAE",
+                  target="modularity",
                   default=True, quick={"num_train": 1000, "num_test": 500})

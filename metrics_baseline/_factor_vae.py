@@ -189,5 +189,6 @@ def factor_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000, num_te
 
 
 SPEC = MetricSpec("factor_vae", factor_vae, headline="eval_accuracy", display_name="FactorVAE",
+                  target="modularity",
                   default=True,
                   quick={"num_train": 1000, "num_test": 500, "num_variance_estimate": 2000})

@@ -22,7 +22,7 @@ dispatch), ``_exact`` (the mixture estimator), ``_kernel`` (its chunked
 log-density kernel), ``_structure`` (factor-structure analysis), ``_knn``,
 ``_histogram`` and ``_threads``.
 """
-from ._choice import ESTIMATORS, exact_applies, exact_is_reliable, informations, resolve_estimator
+from ._choice import ESTIMATORS, equivalent, exact_applies, exact_is_reliable, informations, resolve_estimator
 from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
@@ -30,7 +30,7 @@ from ._result import Informations
 from ._threads import map_in_threads
 
 __all__ = [
-    "ESTIMATORS", "Informations", "discrete_entropy", "discrete_mutual_info", "discretize",
+    "ESTIMATORS", "Informations", "discrete_entropy", "equivalent", "discrete_mutual_info", "discretize",
     "exact_applies", "exact_is_reliable", "informations", "knn_informations",
     "knn_informations_from_codes", "knn_mutual_info",
     "map_in_threads", "mixture_informations", "plugin_entropy", "resolve_estimator",

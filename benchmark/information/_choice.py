@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..representations import GaussianStructure, Posteriors, PosteriorTable
+from ..representations import GaussianStructure, InformationEquivalent, Posteriors, PosteriorTable
 from ..validation import BenchmarkError, check_rng
 from ._exact import mixture_informations
 from ._knn import knn_informations
 from ._result import Informations
 from ._structure import RESOLVE_THRESHOLD
 
-__all__ = ["ESTIMATORS", "exact_applies", "exact_is_reliable", "informations",
+__all__ = ["ESTIMATORS", "equivalent", "exact_applies", "exact_is_reliable", "informations",
            "resolve_estimator"]
 
 
@@ -33,11 +33,30 @@ def _knn(rep, rng, options):
 _ESTIMATORS = {"exact": _exact, "knn": _knn}
 
 
+def equivalent(rep):
+    """``(rep', order)``: the representation whose informations ``rep`` has, latent
+    ``l`` of ``rep`` being latent ``order[l]`` of ``rep'``
+    (:class:`~benchmark.representations.InformationEquivalent`, followed to the end)."""
+    order = np.arange(rep.dim)
+    while isinstance(rep, InformationEquivalent):
+        rep, inner = rep.information_equivalent()
+        order = np.asarray(inner)[order]
+    return rep, order
+
+
+def _reordered(info: Informations, order) -> Informations:
+    """``info`` of ``rep'`` as the informations of the latents ``order`` of it."""
+    if np.array_equal(order, np.arange(info.single.shape[1])):
+        return info
+    return Informations(info.single[:, order], info.rest[:, order], info.joint, info.entropy,
+                        info.estimator)
+
+
 def exact_applies(rep) -> bool:
     """Whether the exact estimator can run on ``rep`` at all: it offers
     :class:`~benchmark.representations.GaussianStructure` or
     :class:`~benchmark.representations.Posteriors`."""
-    return isinstance(rep, (GaussianStructure, Posteriors))
+    return isinstance(equivalent(rep)[0], (GaussianStructure, Posteriors))
 
 
 def exact_is_reliable(rep, num_components: int = 10000) -> bool:
@@ -54,6 +73,7 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     (``examples/make_encodings.py``'s table is such a case; numbers in
     ``benchmarks/README.md``).
     """
+    rep = equivalent(rep)[0]
     if isinstance(rep, GaussianStructure):
         return True
     if isinstance(rep, PosteriorTable):
@@ -114,7 +134,8 @@ def informations(rep, rng, *, estimator: str = "auto", num_mc_points: int = 1000
     """
     rng = check_rng(rng)
     name = resolve_estimator(rep, estimator, num_components)
+    base, order = equivalent(rep)
     options = {"num_mc_points": num_mc_points, "num_components": num_components,
                "num_samples": num_samples, "k": k, "resolve_threshold": resolve_threshold,
                "exploit_structure": exploit_structure, "max_memory_mb": max_memory_mb}
-    return _ESTIMATORS[name](rep, rng, options)
+    return _reordered(_ESTIMATORS[name](base, rng, options), order)

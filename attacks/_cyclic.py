@@ -1,0 +1,36 @@
+"""The metric review's compactness/modularity mixing: ``z' = P z``, ``P = (1 - a) I + a S``.
+
+Zaidi et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
+5.3: ``S`` is the cyclic shift, so latent ``l`` becomes ``(1 - a) z_l + a
+z_{l+1}``: every latent carries two factors and every factor sits in two
+latents.  ``a = 1/2`` mixes them evenly (the top of the grid; beyond it the
+shifted copy dominates and the mixing undoes itself).
+"""
+import numpy as np
+
+from benchmark.representations import linear_transform
+
+from ._spec import AttackSpec, expect
+
+__all__ = ["SPEC", "cyclic", "cyclic_mixing"]
+
+
+def cyclic_mixing(dim: int, a: float) -> np.ndarray:
+    """``(1 - a) I + a S`` with ``S`` the cyclic shift (row ``l`` picks latent ``l + 1``).
+
+    >>> cyclic_mixing(3, 0.25).tolist()
+    [[0.75, 0.25, 0.0], [0.0, 0.75, 0.25], [0.25, 0.0, 0.75]]
+    """
+    return (1 - a) * np.eye(dim) + a * np.roll(np.eye(dim), 1, axis=1)
+
+
+def cyclic(rep, level, rng):
+    """Mix every latent with its cyclic neighbour, ``a = min(level, 1/2)``."""
+    a = min(level, 0.5)
+    return linear_transform(rep, cyclic_mixing(rep.dim, a), name=f"cyclic({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "cyclic", cyclic, levels=tuple(i / 16 for i in range(9)), quick_levels=(0.0, 0.25, 0.5),
+    description="P z, P = (1 - level) I + level S: each latent mixes two factors (the review's)",
+    expect=expect("fall", "fall", "flat", "flat", "fall"))

@@ -1,0 +1,34 @@
+"""The metric review's noise: ``(1 - level) z + level u`` with independent ``u``.
+
+Zaidi, Boilard, Gagnon & Carbonneau, *Measuring Disentanglement: A Review of
+Metrics* (2022), section 5.2: the codes are blended with independent noise of
+the same scale, so information is destroyed while the overall scale is kept
+(unlike ``noise``, which adds noise on top).  Level 1 leaves pure noise.
+"""
+import numpy as np
+
+from benchmark.representations import linear_transform
+
+from ._spec import AttackSpec, expect
+
+__all__ = ["SPEC", "mixing_noise"]
+
+
+def mixing_noise(rep, level, rng):
+    """Blend every latent with independent standard noise: ``(1 - a) z + a u``, ``a <= 1``.
+
+    >>> from benchmark import FactorSpace, ideal
+    >>> rep = mixing_noise(ideal(FactorSpace.synthetic([3, 4])), 1.0, 0)
+    >>> float(rep.cov[0, 0]), float(rep.mean(np.array([[2, 3]]))[0, 0])
+    (1.0, 0.0)
+    """
+    a = min(level, 1.0)
+    eye = np.eye(rep.dim)
+    return linear_transform(rep, (1 - a) * eye, a * eye, name=f"mixing_noise({level:g})[{rep.name}]")
+
+
+SPEC = AttackSpec(
+    "mixing_noise", mixing_noise, levels=tuple(i / 8 for i in range(9)),
+    quick_levels=(0.0, 0.5, 1.0),
+    description="(1 - level) z + level u: the review's noise, information destroyed, scale kept",
+    expect=expect("fall", "fall", "fall", "fall", "fall"))

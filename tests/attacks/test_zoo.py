@@ -1,0 +1,150 @@
+"""The metric review's attacks and the invariance checks: definitions, level 0, seeding,
+and the information equivalence that keeps UniBound exact under invertible maps."""
+import numpy as np
+import pytest
+
+import attacks
+from benchmark import FactorSpace, GaussianStructure, ideal
+from benchmark.information import equivalent, informations, resolve_estimator
+from benchmark.spec import EXPECTATIONS, PROPERTIES
+from metrics_pid import unibound
+
+LINEAR = ["mixing_noise", "cyclic", "missing", "nuisance"]
+MAPPED = ["warp", "permute", "rescale"]
+NEW = LINEAR + MAPPED + ["circular", "xor"]
+SPACE = FactorSpace.synthetic((3, 4, 5))
+
+
+def _draw(name, level, seed=0):
+    return attacks.get(name)(ideal(SPACE, noise=0.3), level, np.random.default_rng(seed))
+
+
+def test_every_attack_declares_every_expectation():
+    for spec in attacks.SPECS:
+        assert set(spec.expect) == set(PROPERTIES), spec.name
+        assert set(spec.expect.values()) <= set(EXPECTATIONS), spec.name
+    # the invariance checks expect nothing to move, whatever the metric targets
+    for name in ("nuisance", "permute", "rescale"):
+        assert set(attacks.get(name).expect.values()) == {"flat"}
+
+
+@pytest.mark.parametrize("name", LINEAR)
+@pytest.mark.parametrize("level", [0.0, 0.3, 3.0])
+def test_linear_attacks_match_their_gaussian_structure(name, level):
+    rep = _draw(name, level)
+    assert isinstance(rep, GaussianStructure)
+    y_row = np.array([2, 0, 3])
+    n = 100000
+    z = rep.encode(np.repeat(y_row[None, :], n, axis=0), np.random.default_rng(5))
+    sd = np.sqrt(np.diag(rep.cov))
+    np.testing.assert_allclose(z.mean(axis=0), rep.mean(y_row[None, :])[0],
+                               atol=float(6 * sd.max() / np.sqrt(n)))
+    np.testing.assert_allclose(np.cov(z.T), rep.cov, atol=float(6 * np.sqrt(2 / n) * sd.max() ** 2))
+
+
+def test_linear_attack_definitions():
+    base = ideal(SPACE, noise=0.3)
+    y = SPACE.sample(20, np.random.default_rng(0))
+    m, rng = base.mean(y), np.random.default_rng(0)
+    mixed = attacks.mixing_noise(base, 0.25, rng)
+    np.testing.assert_allclose(mixed.mean(y), 0.75 * m)
+    np.testing.assert_allclose(mixed.cov, 0.5625 * base.cov + 0.0625 * np.eye(3))
+    cyc = attacks.cyclic(base, 0.25, rng)
+    np.testing.assert_allclose(cyc.mean(y), 0.75 * m + 0.25 * np.roll(m, -1, axis=1))
+    gone = attacks.missing(base, 2.0, rng)
+    np.testing.assert_allclose(gone.mean(y)[:, :2], 0)
+    np.testing.assert_allclose(gone.mean(y)[:, 2], m[:, 2])
+    np.testing.assert_allclose(np.diag(gone.cov), [1.0, 1.0, base.cov[2, 2]])
+    assert attacks.missing(base, 9.0, rng).dim == 3  # at most every latent
+    dead = attacks.nuisance(base, 4.0, rng)
+    assert dead.dim == 7
+    np.testing.assert_allclose(dead.mean(y)[:, 3:], 0)
+    np.testing.assert_allclose(dead.cov[3:, 3:], np.eye(4))
+    np.testing.assert_allclose(dead.cov[:3, 3:], 0)
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_level_zero_is_the_unattacked_representation(name):
+    base = ideal(SPACE, noise=0.3)
+    rep = attacks.get(name)(base, 0.0, np.random.default_rng(0))
+    y = SPACE.sample(500, np.random.default_rng(1))
+    z = rep.encode(y, np.random.default_rng(2))
+    original = base.encode(y, np.random.default_rng(2))  # the same draws come first
+    if name in ("circular", "xor"):  # an appended constant / pure-noise companion
+        np.testing.assert_array_equal(z[:, :3], original)
+        companion = z[:, 3:]
+        assert np.ptp(companion.mean(axis=0)) < 0.05 and np.all(np.abs(companion - companion.mean(0)) < 1)
+    else:
+        np.testing.assert_allclose(z[:, :3], original, atol=1e-12)
+        if z.shape[1] > 3:
+            assert abs(np.corrcoef(z[:, 3], y[:, 0])[0, 1]) < 0.15  # appended noise
+
+
+@pytest.mark.parametrize("name", NEW)
+def test_a_seed_reproduces_the_codes(name):
+    y = SPACE.sample(200, np.random.default_rng(0))
+    a = _draw(name, 0.6, seed=3).encode(y, np.random.default_rng(4))
+    b = _draw(name, 0.6, seed=3).encode(y, np.random.default_rng(4))
+    np.testing.assert_array_equal(a, b)
+
+
+def test_mapped_attacks_are_their_maps_of_the_original_codes():
+    base = ideal(SPACE, noise=0.3)
+    y = SPACE.sample(300, np.random.default_rng(0))
+    z = base.encode(y, np.random.default_rng(1))
+    warped = attacks.warp(base, 2.0, 0).encode(y, np.random.default_rng(1))
+    np.testing.assert_allclose(warped, np.sinh(2.0 * z) / 2.0)
+    assert np.all(np.diff(warped[np.argsort(z[:, 0]), 0]) >= 0)  # strictly monotone
+    perm = attacks.permute(base, 1.0, np.random.default_rng(7))
+    assert sorted(perm.order.tolist()) == [0, 1, 2] and np.all(perm.order != np.arange(3))
+    np.testing.assert_array_equal(perm.encode(y, np.random.default_rng(1)), z[:, perm.order])
+    scaled = attacks.rescale(base, 2.0, np.random.default_rng(7))
+    factors = scaled.latent_map.factors
+    np.testing.assert_allclose(scaled.encode(y, np.random.default_rng(1)), z * factors)
+    assert np.all(factors != 0)
+    # the same draws at every level: only the strength changes
+    g = np.log(np.abs(attacks.rescale(base, 1.0, np.random.default_rng(7)).latent_map.factors))
+    np.testing.assert_allclose(np.log(np.abs(factors)), 2 * g)
+
+
+def test_circular_keeps_the_latent_on_the_arc():
+    base = ideal(SPACE, noise=0.3)
+    y = SPACE.sample(300, np.random.default_rng(0))
+    z = base.encode(y, np.random.default_rng(1))
+    codes = attacks.circular(base, 1.0, 0).encode(y, np.random.default_rng(1))
+    w = 1.6
+    # invertible wherever the arc has not wrapped around: the angle gives z back
+    inside = np.abs(w * z) < np.pi
+    angle = np.arctan2(w * codes[:, :3], 1 - w * codes[:, 3:])
+    np.testing.assert_allclose((angle / w)[inside], z[inside], atol=1e-9)
+
+
+def test_xor_pad_gives_the_latent_back_only_in_pairs():
+    base = ideal(SPACE, noise=0.3)
+    y = SPACE.sample(4000, np.random.default_rng(0))
+    z = base.encode(y, np.random.default_rng(1))
+    codes = attacks.xor(base, 1.0, 0).encode(y, np.random.default_rng(1))
+    np.testing.assert_allclose(codes[:, :3] * np.sign(codes[:, 3:]), z)
+    flipped = np.mean(codes[:, 3:] < 0)
+    assert abs(flipped - 0.5) < 0.02  # level 1: each sign is a fair coin
+    # alone, the padded latent is uncorrelated with its factor
+    assert abs(np.corrcoef(codes[:, 0], y[:, 0])[0, 1]) < 0.05
+
+
+@pytest.mark.parametrize("name, level", [("permute", 1.0), ("rescale", 3.0), ("warp", 4.0),
+                                         ("permute+warp", 0.75)])
+def test_invertible_maps_leave_unibound_exactly_unchanged(name, level):
+    # the attacked representation is information-equivalent to the original one, so the
+    # exact estimator runs on the original: every score equal to rounding
+    base = attacks.get("redundancy")(ideal(FactorSpace.synthetic((3, 4, 5))), 0.5, 0)
+    rep = attacks.get(name)(base, level, np.random.default_rng(9))
+    assert resolve_estimator(rep) == "exact"
+    before = unibound(base, 2, num_mc_points=2000, num_components=2000)
+    after = unibound(rep, 2, num_mc_points=2000, num_components=2000)
+    for key in before:
+        assert after[key] == pytest.approx(before[key], abs=1e-9), key
+    # and per latent, the informations follow the latents
+    info, moved = (informations(r, 5, num_mc_points=1000, num_components=1000) for r in (base, rep))
+    original, order = equivalent(rep)
+    assert original is base
+    np.testing.assert_allclose(moved.single, info.single[:, order], atol=1e-12)
