@@ -35,6 +35,7 @@ class AttackSpec:
         For every property of :data:`benchmark.spec.PROPERTIES`, how an ideal
         metric of it should respond as the level grows: ``"fall"``, ``"flat"``
         or ``"rise"`` (see :func:`expect`; the reasoning is in the README).
+        Empty for an attack that makes no claim (the report card leaves it out).
     """
 
     name: str
@@ -45,8 +46,8 @@ class AttackSpec:
     expect: dict = None
 
     def __post_init__(self):
-        expect = dict(self.expect or {})
-        if set(expect) != set(PROPERTIES) or not set(expect.values()) <= set(EXPECTATIONS):
+        expect = dict(self.expect or {})  # empty: the attack makes no claim (a user's experiment)
+        if expect and (set(expect) != set(PROPERTIES) or not set(expect.values()) <= set(EXPECTATIONS)):
             raise BenchmarkError(f"attack {self.name!r}: expect must give one of "
                                  f"{', '.join(EXPECTATIONS)} for each of {', '.join(PROPERTIES)}")
         object.__setattr__(self, "expect", expect)
@@ -75,7 +76,7 @@ def compose(specs) -> AttackSpec:
                       quick_levels=specs[0].quick_levels,
                       description=" then ".join(s.name for s in specs),
                       expect={p: _composed_expectation([s.expect[p] for s in specs])
-                              for p in PROPERTIES})
+                              for p in PROPERTIES} if all(s.expect for s in specs) else {})
 
 
 class _Composed:
