@@ -241,8 +241,11 @@ def run(args) -> int:
         sweeps[spec.name] = result
         print(f"{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
     if len(sweeps) > 1:
-        report.write_multi_attack_outputs(out, sweeps)
-        print(f"wrote {out}/sensitivity_grid.png and {out}/sensitivity_matrix.png")
+        tally = report.write_multi_attack_outputs(out, sweeps)
+        print(f"wrote {out}/sensitivity_grid.png, {out}/sensitivity_matrix.png and "
+              f"{out}/report_card.png")
+        for line in tally:
+            print(f"  {line}")
     if failures:
         print(f"error: {len(failures)} cell(s) failed; the other results were written",
               file=sys.stderr)

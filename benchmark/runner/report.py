@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import pid, plotting, summary
+import attacks as attack_registry
+
+from . import card, pid, plotting, summary
 from .io import atomic_write_csv, atomic_write_json
 
 __all__ = ["PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_multi_attack_outputs"]
@@ -91,13 +93,14 @@ def write_attack_outputs(attack_dir, result) -> list:
     return pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
 
 
-def write_multi_attack_outputs(out, results: dict) -> None:
-    """sensitivity_grid.png and sensitivity_matrix.png/.csv across attacks
-    (``results`` maps attack names to :class:`~.sweep.SweepResult`)."""
+def write_multi_attack_outputs(out, results: dict) -> list:
+    """sensitivity_grid.png, sensitivity_matrix.png/.csv and report_card.png/.csv across
+    attacks (``results`` maps attack names to :class:`~.sweep.SweepResult`); returns the
+    report card's tally, one line per metric."""
     out = Path(out)
     frames = {name: r.scores for name, r in results.items() if len(r.scores)}
     if not frames:
-        return
+        return []
     specs = {}
     for r in results.values():
         specs.update(r.specs)
@@ -105,7 +108,13 @@ def write_multi_attack_outputs(out, results: dict) -> None:
     label = dataset_label(first.config, first.base)
     plotting.sensitivity_grid(frames, specs, label, out / "sensitivity_grid.png")
     headlines = {name: spec.headline for name, spec in specs.items()}
-    table = pd.concat([summary.headline_table(summary.summarise(s, rising=_rising(specs)), headlines)
-                       for s in frames.values()], ignore_index=True)
+    summaries = {name: summary.summarise(s, rising=_rising(specs)) for name, s in frames.items()}
+    table = pd.concat([summary.headline_table(t, headlines) for t in summaries.values()],
+                      ignore_index=True)
     atomic_write_csv(out / "sensitivity_matrix.csv", table, _FLOAT_FORMAT)
     plotting.sensitivity_matrix(table, specs, out / "sensitivity_matrix.png")
+    attack_specs = {name: attack_registry.get(name) for name in summaries}
+    graded = card.report_card(summaries, specs, attack_specs)
+    atomic_write_csv(out / "report_card.csv", graded, _FLOAT_FORMAT)
+    plotting.report_card_figure(graded, specs, out / "report_card.png")
+    return card.tally(graded, specs)

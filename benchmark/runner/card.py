@@ -1,0 +1,105 @@
+"""The report card: does each metric respond to each attack as an ideal metric of the
+property it targets would?
+
+Every attack declares, per property, whether an ideal metric should fall, stay
+flat or rise with the level (``AttackSpec.expect``); every metric's spec names
+the property its headline targets (``MetricSpec.target``).  The card compares
+that expectation with what the metric's headline did in the sweep.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CARD_COLUMNS", "FLAT_TOLERANCE", "expected_response", "observed_response",
+           "report_card", "tally"]
+
+CARD_COLUMNS = ["metric", "attack", "target", "expected", "observed", "relative_change", "agrees"]
+
+#: A score that never moves further than this from its level-0 mean (in score units),
+#: or than three standard errors of a difference of two level means, is flat
+#: (see :func:`observed_response`).
+FLAT_TOLERANCE = 0.02
+
+_MATCH = {"fall": "falls", "flat": "flat", "rise": "rises"}
+
+
+def expected_response(metric_spec, attack_spec):
+    """What an ideal metric of ``metric_spec.target`` does under the attack, or None.
+
+    A metric without a target is held to the attacks on which every property
+    agrees (the invariance checks, noise); an attack without expectations
+    makes no claim.
+    """
+    expect = attack_spec.expect
+    if not expect:
+        return None
+    if metric_spec.target is not None:
+        return expect[metric_spec.target]
+    values = set(expect.values())
+    return values.pop() if len(values) == 1 else None
+
+
+def observed_response(rows: pd.DataFrame) -> tuple[str, float]:
+    """``(observed, relative_change)`` of one key's rows of ``summary.csv``.
+
+    * ``flat``: every level's mean stays within ``max(FLAT_TOLERANCE, 3 SE)`` of
+      level 0's mean, SE being the standard error of a difference of two means
+      of ``n`` seeds with the seed-to-seed spread of level 0 (the metric's own
+      noise, before the attack's random draws add to it);
+    * ``falls`` / ``rises``: the summary's verdict (a consistent trend, Spearman
+      rho at most -0.5 / at least 0.5 over all seeds, and a relative change of
+      at least 10 % from level 0 to the top level);
+    * ``moves``: neither (it changes beyond the noise, but not clearly one way).
+
+    ``relative_change`` is the signed change from level 0 to the top level,
+    relative to level 0 (negative: the score falls).
+    """
+    rows = rows.sort_values("level")
+    means = rows["mean"].to_numpy(dtype=float)
+    change = -float(rows["relative_drop"].iloc[0])
+    n = max(int(rows["n_seeds"].iloc[0]), 1)
+    tolerance = max(FLAT_TOLERANCE, 3 * float(rows["std"].iloc[0]) * np.sqrt(2 / n))
+    if np.max(np.abs(means - means[0])) <= tolerance:
+        return "flat", change
+    verdict = rows["verdict"].iloc[0]
+    if verdict == "detects":
+        return "falls", change
+    if verdict == "inverted":
+        return "rises", change
+    return "moves", change
+
+
+def report_card(summaries: dict, metric_specs: dict, attack_specs: dict) -> pd.DataFrame:
+    """The card: one row per (metric, attack) with :data:`CARD_COLUMNS`.
+
+    Parameters
+    ----------
+    summaries : dict
+        ``{attack: summary table}`` (``summary.csv``'s rows).
+    metric_specs, attack_specs : dict
+        ``{name: MetricSpec}`` and ``{name: AttackSpec}``.
+    """
+    out = []
+    for attack, summary in summaries.items():
+        for metric, spec in metric_specs.items():
+            rows = summary[(summary["metric"] == metric) & (summary["key"] == spec.headline)]
+            if rows.empty:
+                continue
+            observed, change = observed_response(rows)
+            expected = expected_response(spec, attack_specs[attack])
+            agrees = "" if expected is None else str(_MATCH[expected] == observed).lower()
+            out.append((metric, attack, spec.target or "", expected or "", observed, change, agrees))
+    return pd.DataFrame(out, columns=CARD_COLUMNS)
+
+
+def tally(card: pd.DataFrame, metric_specs: dict) -> list[str]:
+    """One line per metric: ``UniBound answers 12 of 14 attacks as expected``."""
+    lines = []
+    for metric, spec in metric_specs.items():
+        judged = card[(card["metric"] == metric) & (card["agrees"] != "")]
+        if judged.empty:
+            continue
+        right = int((judged["agrees"] == "true").sum())
+        lines.append(f"{spec.display_name} answers {right} of {len(judged)} attacks as expected")
+    return lines
