@@ -33,7 +33,7 @@ _entry_points_loaded = False
 
 
 def register_metric(name: str, headline: str | None = None, *, default: bool = False,
-                    quick=None, display_name: str = "", rising=()):
+                    quick=None, display_name: str = "", rising=(), target: str | None = None):
     """Decorator adding ``func`` to the runner's registry as metric ``name``.
 
     For code that imports the package and runs sweeps from Python; from the
@@ -46,14 +46,14 @@ def register_metric(name: str, headline: str | None = None, *, default: bool = F
         Registry name (used by ``--metrics`` and in ``scores.csv``).
     headline : str, optional
         The key that summarises the metric; defaults to ``name``.
-    default, quick, display_name, rising
+    default, quick, display_name, rising, target
         See :class:`~benchmark.spec.MetricSpec`.
     """
 
     def decorate(func):
         spec = MetricSpec(name, func, headline or name, display_name=display_name,
                           rising=frozenset(rising), default=default, quick=dict(quick or {}),
-                          source=getattr(func, "__module__", "unknown"))
+                          target=target, source=getattr(func, "__module__", "unknown"))
         if name in _METRICS and _METRICS[name].source == "builtin":
             raise BenchmarkError(f"register_metric: {name!r} is a built-in metric; choose another name")
         _METRICS[name] = spec
@@ -134,7 +134,8 @@ def load_plugin(spec: str) -> MetricSpec:
     A function added with :func:`register_metric` keeps its registered name
     and headline; a plain function is named after itself (or its
     ``metric_name`` attribute) with headline equal to its name (or its
-    ``headline`` attribute).
+    ``headline`` attribute) and the property it targets in its ``target``
+    attribute, if any (see :data:`benchmark.spec.PROPERTIES`).
     """
     if spec in _PLUGINS:
         return _PLUGINS[spec]
@@ -167,7 +168,8 @@ def load_plugin(spec: str) -> MetricSpec:
         raise BenchmarkError(
             f"metric plugin {spec!r} is named {name!r} like an existing metric; rename the "
             "function or give it a metric_name attribute")
-    metric = MetricSpec(name, func, getattr(func, "headline", name), source=spec)
+    metric = MetricSpec(name, func, getattr(func, "headline", name),
+                        target=getattr(func, "target", None), source=spec)
     _METRICS[name] = metric
     _PLUGINS[spec] = metric
     return metric

@@ -139,3 +139,13 @@ def test_a_metric_failing_identically_everywhere_is_reported_once(run_cli, tmp_p
     assert len(lines) == 2  # the metric's line, then the count of failed cells
     assert "metric 'bad' failed at level 0, seed 0" in lines[0] and "(8 cells)" in lines[0]
     assert lines[1].startswith("error: 8 cell(s) failed")
+
+
+def test_a_plugin_names_the_property_it_targets(tmp_path):
+    body = "def scored(rep, rng):\n    return 0.5\n\nscored.target = 'modularity'\n"
+    assert get_metric(f"{write_plugin(tmp_path, body, name='targeted.py')}:scored").target == \
+        "modularity"
+    wrong = "def wrong(rep, rng):\n    return 0.5\n\nwrong.target = 'beauty'\n"
+    with pytest.raises(BenchmarkError, match="target must be one of modularity"):
+        get_metric(f"{write_plugin(tmp_path, wrong, name='wrong.py')}:wrong")
+    assert get_metric("unibound").target == "unique_information"
