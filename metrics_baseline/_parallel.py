@@ -1,9 +1,18 @@
 """Classifier fits spread over threads, the way scikit-learn wants it done."""
 from __future__ import annotations
 
+import warnings
+
 from sklearn.utils.parallel import Parallel, delayed
 
 __all__ = ["fit_in_threads"]
+
+# scikit-learn checks that its configuration and warning filters reached the functions its
+# Parallel runs; before Python 3.14 one filter list is shared by every thread, so with
+# several fits in threads at once (a forest inside each) the check fires spuriously.  No
+# scikit-learn configuration is ever changed here, so there is nothing it could lose.
+warnings.filterwarnings("ignore", message=r"`sklearn\.utils\.parallel\.delayed` should be used",
+                        category=UserWarning)
 
 
 def fit_in_threads(func, items, n_jobs: int | None = -1) -> list:
