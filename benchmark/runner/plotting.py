@@ -181,6 +181,10 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
         ax.set_ylabel("score" if i % ncols == 0 else "")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
+    top = max(headline_frame(f, specs).groupby(["metric", "level"])["score"].mean().max()
+              for f in sweeps.values())
+    if top <= 1.05:  # scores on [0, 1]: a wide confidence band should not squash the curves
+        axes.flat[0].set_ylim(-0.04, 1.06)
     handles = [plt.Line2D([], [], color=colours[m], label=display_name(m, specs),
                           **{k: v for k, v in metric_style(m, styles_rank(m), specs).items()
                              if k != "zorder"})
