@@ -1,13 +1,16 @@
 """A factor encoded on a circle: each latent becomes a point on an arc that grows with the level.
 
-Zaidi et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
-5.4 encodes factors as ``(cos, sin)`` pairs; here that encoding is reached
-continuously.  Latent ``z`` (standardised) becomes ``(sin(w z) / w, (1 -
+Carbonneau et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
+5.4 encodes factors as ``(cos, sin)`` pairs; here the level bends a latent onto
+such an arc.  Latent ``z`` (standardised) becomes ``(sin(w z) / w, (1 -
 cos(w z)) / w)`` with ``w = 1.6 level``: at level 0 this is ``(z, 0)`` (an
 appended constant latent), at level 1 the latent's range covers most of the
 circle.  The map is invertible on the latent's range, so the information stays
-(up to the far tails that wrap around); the factor now needs two latents and a
-non-linear read-out.
+(up to the far tails that wrap around).  The second coordinate, about ``w
+z^2 / 2``, carries information about the factor from the first step on (an
+information measure ignores its small scale), so the split of the factor over
+two latents is a step at the first level; what grows with the level is how
+non-linear the read-out is.
 """
 import numpy as np
 

@@ -1,10 +1,12 @@
 """The metric review's compactness/modularity mixing: ``z' = P z``, ``P = (1 - a) I + a S``.
 
-Zaidi et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
+Carbonneau et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
 5.3: ``S`` is the cyclic shift, so latent ``l`` becomes ``(1 - a) z_l + a
 z_{l+1}``: every latent carries two factors and every factor sits in two
-latents.  ``a = 1/2`` mixes them evenly (the top of the grid; beyond it the
-shifted copy dominates and the mixing undoes itself).
+latents.  The grid stops at ``a = 7/16``, nearly an even mix: at ``a = 1/2``
+the matrix is singular for an even number of latents (the alternating pattern
+is lost), and beyond it the shifted copy dominates and the mixing undoes
+itself.
 """
 import numpy as np
 
@@ -25,12 +27,12 @@ def cyclic_mixing(dim: int, a: float) -> np.ndarray:
 
 
 def cyclic(rep, level, rng):
-    """Mix every latent with its cyclic neighbour, ``a = min(level, 1/2)``."""
-    a = min(level, 0.5)
+    """Mix every latent with its cyclic neighbour, ``a = min(level, 7/16)`` (invertible)."""
+    a = min(level, 7 / 16)
     return linear_transform(rep, cyclic_mixing(rep.dim, a), name=f"cyclic({level:g})[{rep.name}]")
 
 
 SPEC = AttackSpec(
-    "cyclic", cyclic, levels=tuple(i / 16 for i in range(9)), quick_levels=(0.0, 0.25, 0.5),
+    "cyclic", cyclic, levels=tuple(i / 16 for i in range(8)), quick_levels=(0.0, 0.25, 0.4375),
     description="P z, P = (1 - level) I + level S: each latent mixes two factors (the review's)",
     expect=expect("fall", "fall", "flat", "flat", "fall"))

@@ -1,9 +1,10 @@
 """The metric review's noise: ``(1 - level) z + level u`` with independent ``u``.
 
-Zaidi, Boilard, Gagnon & Carbonneau, *Measuring Disentanglement: A Review of
-Metrics* (2022), section 5.2: the codes are blended with independent noise of
-the same scale, so information is destroyed while the overall scale is kept
-(unlike ``noise``, which adds noise on top).  Level 1 leaves pure noise.
+Carbonneau, Zaidi, Boilard & Gagnon, *Measuring Disentanglement: A Review
+of Metrics* (IEEE TNNLS 2022, arXiv:2012.09276), section 5.2: the codes are blended with independent noise of
+the same scale, so information is destroyed while the scale stays bounded
+(the variance ``(1 - a)^2 + a^2`` dips to 1/2 at ``a = 1/2`` and is 1 again
+at level 1, pure noise), unlike ``noise``, which grows it without bound.
 """
 import numpy as np
 
@@ -30,5 +31,5 @@ def mixing_noise(rep, level, rng):
 SPEC = AttackSpec(
     "mixing_noise", mixing_noise, levels=tuple(i / 8 for i in range(9)),
     quick_levels=(0.0, 0.5, 1.0),
-    description="(1 - level) z + level u: the review's noise, information destroyed, scale kept",
+    description="(1 - level) z + level u: the review's noise, information destroyed, scale bounded",
     expect=expect("fall", "fall", "fall", "fall", "fall"))

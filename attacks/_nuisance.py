@@ -3,7 +3,7 @@
 A representation with more latents than factors (a VAE's collapsed
 dimensions) should not be judged less disentangled for it: each appended
 latent is independent standard noise, so no information moves.  Metrics that
-average over latents rather than over factors can be fooled (Zaidi et al.
+average over latents rather than over factors can be fooled (Carbonneau et al.
 2022 discuss this for modularity-style scores).
 """
 import numpy as np

@@ -1,7 +1,7 @@
 """An invariance check: latents permuted.
 
 Which latent carries which factor is arbitrary; every metric should be
-invariant to the order of the latents (a requirement in Zaidi et al. 2022 and
+invariant to the order of the latents (a requirement in Carbonneau et al. 2022 and
 Ridgeway & Zemel 2018).  Level ``a`` in ``[0, 1]`` moves ``round(a L)``
 latents by a random cycle among themselves (the attack's ``rng`` picks which);
 the attacked representation is information-equivalent to the original one.
@@ -26,9 +26,10 @@ def permute(rep, level, rng):
     """
     rng = check_rng(rng)
     moved = int(round(min(level, 1.0) * rep.dim))
+    ranking = rng.permutation(rep.dim)  # the same draw at every level: levels nest
     order = np.arange(rep.dim)
     if moved >= 2:
-        chosen = np.sort(rng.choice(rep.dim, size=moved, replace=False))
+        chosen = np.sort(ranking[:moved])
         order[chosen] = np.roll(chosen, 1)  # one cycle: every chosen latent moves
     return map_latents(rep, order=order, name=f"permute({level:g})[{rep.name}]")
 

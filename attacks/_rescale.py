@@ -1,7 +1,7 @@
 """An invariance check: each latent multiplied by a positive or negative factor.
 
 The units and the sign of a latent are arbitrary; metrics should not depend on
-them (Zaidi et al. 2022).  Latent ``l`` is multiplied by ``s_l exp(a g_l)``
+them (Carbonneau et al. 2022).  Latent ``l`` is multiplied by ``s_l exp(a g_l)``
 with ``g_l ~ N(0, 1)`` and a sign ``s_l`` that is negative with probability
 ``min(a, 1) / 2`` (both drawn from the attack's ``rng``, the same draws at
 every level); level 0 is the identity.  The attacked representation is

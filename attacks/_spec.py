@@ -35,7 +35,10 @@ class AttackSpec:
         For every property of :data:`benchmark.spec.PROPERTIES`, how an ideal
         metric of it should respond as the level grows: ``"fall"``, ``"flat"``
         or ``"rise"`` (see :func:`expect`; the reasoning is in the README).
-        Empty for an attack that makes no claim (the report card leaves it out).
+        Empty for an attack that makes no claim (the report card leaves it out);
+        None for a property on which it makes none (a composition of attacks
+        pulling that property opposite ways).  A composed attack uses its first
+        part's level grid: give ``--levels`` for the others' ranges.
     """
 
     name: str
@@ -47,7 +50,8 @@ class AttackSpec:
 
     def __post_init__(self):
         expect = dict(self.expect or {})  # empty: the attack makes no claim (a user's experiment)
-        if expect and (set(expect) != set(PROPERTIES) or not set(expect.values()) <= set(EXPECTATIONS)):
+        allowed = set(EXPECTATIONS) | {None}  # None: no claim on that property
+        if expect and (set(expect) != set(PROPERTIES) or not set(expect.values()) <= allowed):
             raise BenchmarkError(f"attack {self.name!r}: expect must give one of "
                                  f"{', '.join(EXPECTATIONS)} for each of {', '.join(PROPERTIES)}")
         object.__setattr__(self, "expect", expect)
@@ -62,11 +66,12 @@ def expect(modularity, compactness, explicitness, informativeness, unique_inform
                                  unique_information)))
 
 
-def _composed_expectation(values) -> str:
-    # flat parts leave the others' direction; opposite directions cancel to no claim,
-    # which the report card reads as flat only when every part is flat
+def _composed_expectation(values):
+    # flat parts leave the others' direction; opposite directions make no claim (None)
     directions = set(values) - {"flat"}
-    return directions.pop() if len(directions) == 1 else "flat"
+    if len(directions) > 1:
+        return None
+    return directions.pop() if directions else "flat"
 
 
 def compose(specs) -> AttackSpec:
@@ -85,8 +90,9 @@ class _Composed:
         self.specs = specs
 
     def __call__(self, rep, level, rng):
-        for spec in self.specs:
-            rep = spec.func(rep, level, rng)
+        # each part its own stream, so one part's draws never shift another's
+        for spec, part_rng in zip(self.specs, rng.spawn(len(self.specs))):
+            rep = spec.func(rep, level, part_rng)
         return rep
 
 

@@ -1,6 +1,6 @@
 """A strictly monotone non-linearity per latent, of growing strength.
 
-Zaidi et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
+Carbonneau et al., *Measuring Disentanglement: A Review of Metrics* (2022), section
 5.5 warps codes with a tangent of growing strength; here ``z -> sinh(a z) / a``
 (``a`` the level; level 0 is the identity), which is odd, strictly monotone
 and stretches the tails exponentially.  An invertible map of single latents

@@ -271,7 +271,27 @@ def map_latents(rep: Representation, order=None, latent_map=None, name=None) -> 
     order = np.arange(rep.dim) if order is None else np.asarray(order, dtype=np.int64)
     if sorted(order.tolist()) != list(range(rep.dim)):
         raise BenchmarkError(f"order must be a permutation of 0..{rep.dim - 1}, got {order.tolist()}")
+    if latent_map is not None:
+        _check_latent_map(latent_map, rep.dim)
     return MappedLatents(rep, order, latent_map, name or f"mapped({rep.name})")
+
+
+def _check_latent_map(latent_map, dim: int) -> None:
+    """Refuse a map that mixes columns or is not strictly monotone in each: the
+    information estimators would otherwise score the original latents for it."""
+    grid = np.linspace(-6.0, 6.0, 241)
+    for l in range(dim):
+        probe = np.zeros((len(grid), dim))
+        probe[:, l] = grid
+        out = np.asarray(latent_map(probe), dtype=float)
+        if out.shape != probe.shape:
+            raise BenchmarkError(f"latent_map must return an array of the shape it is given, "
+                                 f"got {out.shape} for {probe.shape}")
+        steps = np.diff(out[:, l])
+        others = np.delete(out, l, axis=1)
+        if not (np.all(steps > 0) or np.all(steps < 0)) or np.ptp(others, axis=0).max(initial=0) > 0:
+            raise BenchmarkError(f"latent_map must map each latent on its own, strictly "
+                                 f"monotonically (latent {l} is not)")
 
 
 def linear_transform(rep: Representation, matrix, noise_matrix=None, name=None) -> Representation:

@@ -37,20 +37,23 @@ def expected_response(metric_spec, attack_spec):
     if metric_spec.target is not None:
         return expect[metric_spec.target]
     values = set(expect.values())
-    return values.pop() if len(values) == 1 else None
+    return values.pop() if len(values) == 1 else None  # a lone None stays None
 
 
-def observed_response(rows: pd.DataFrame) -> tuple[str, float]:
+def observed_response(rows: pd.DataFrame, rising: bool = False) -> tuple[str, float]:
     """``(observed, relative_change)`` of one key's rows of ``summary.csv``.
 
-    * ``flat``: every level's mean stays within ``max(FLAT_TOLERANCE, 3 SE)`` of
-      level 0's mean, SE being the standard error of a difference of two means
-      of ``n`` seeds with the seed-to-seed spread of level 0 (the metric's own
-      noise, before the attack's random draws add to it);
-    * ``falls`` / ``rises``: the summary's verdict (a consistent trend, Spearman
-      rho at most -0.5 / at least 0.5 over all seeds, and a relative change of
-      at least 10 % from level 0 to the top level);
-    * ``moves``: neither (it changes beyond the noise, but not clearly one way).
+    * ``falls`` / ``rises``: a consistent trend, the summary's verdict
+      (Spearman rho at most -0.5 / at least 0.5 over all seeds and a relative
+      change of at least 10 % from level 0 to the top level; for a ``rising``
+      key the summary's "detects" means it rose);
+    * ``flat``: otherwise, when every level's mean stays within
+      ``max(FLAT_TOLERANCE, 3 SE)`` of level 0's mean, SE being the standard
+      error of a difference of two means of ``n`` seeds with the seed-to-seed
+      spread of level 0 (the metric's own noise, before the attack's random
+      draws add to it);
+    * ``moves``: neither (it changes beyond the noise, but not clearly one way);
+    * ``n/a``: the score is missing at some level.
 
     ``relative_change`` is the signed change from level 0 to the top level,
     relative to level 0 (negative: the score falls).
@@ -58,15 +61,16 @@ def observed_response(rows: pd.DataFrame) -> tuple[str, float]:
     rows = rows.sort_values("level")
     means = rows["mean"].to_numpy(dtype=float)
     change = -float(rows["relative_drop"].iloc[0])
+    if not np.all(np.isfinite(means)):
+        return "n/a", change
+    verdict = rows["verdict"].iloc[0]
+    if verdict in ("detects", "inverted"):
+        return ("rises" if (verdict == "detects") == rising else "falls"), change
     n = max(int(rows["n_seeds"].iloc[0]), 1)
-    tolerance = max(FLAT_TOLERANCE, 3 * float(rows["std"].iloc[0]) * np.sqrt(2 / n))
+    spread = float(np.nan_to_num(rows["std"].iloc[0]))  # one seed: no spread measured
+    tolerance = max(FLAT_TOLERANCE, 3 * spread * np.sqrt(2 / n))
     if np.max(np.abs(means - means[0])) <= tolerance:
         return "flat", change
-    verdict = rows["verdict"].iloc[0]
-    if verdict == "detects":
-        return "falls", change
-    if verdict == "inverted":
-        return "rises", change
     return "moves", change
 
 
@@ -86,9 +90,10 @@ def report_card(summaries: dict, metric_specs: dict, attack_specs: dict) -> pd.D
             rows = summary[(summary["metric"] == metric) & (summary["key"] == spec.headline)]
             if rows.empty:
                 continue
-            observed, change = observed_response(rows)
+            observed, change = observed_response(rows, rising=spec.headline in spec.rising)
             expected = expected_response(spec, attack_specs[attack])
-            agrees = "" if expected is None else str(_MATCH[expected] == observed).lower()
+            judged = expected is not None and observed != "n/a"
+            agrees = str(_MATCH[expected] == observed).lower() if judged else ""
             out.append((metric, attack, spec.target or "", expected or "", observed, change, agrees))
     return pd.DataFrame(out, columns=CARD_COLUMNS)
 

@@ -148,3 +148,45 @@ def test_invertible_maps_leave_unibound_exactly_unchanged(name, level):
     original, order = equivalent(rep)
     assert original is base
     np.testing.assert_allclose(moved.single, info.single[:, order], atol=1e-12)
+
+
+def test_grids_stay_inside_what_each_attack_can_do():
+    base = ideal(FactorSpace.synthetic((3, 4, 5, 6)))  # an even number of latents
+    top = attacks.get("cyclic").levels[-1]
+    mixed = attacks.cyclic(base, top, 0)
+    # det(cov') = det(P)^2 det(cov): the mixing stays invertible (at 1/2 it would be 0)
+    assert np.linalg.det(mixed.cov) / np.linalg.det(base.cov) > 1e-3
+    y = base.space.sample(50, np.random.default_rng(0))
+    kept = attacks.missing(base, 99.0, 0).mean(y)
+    np.testing.assert_allclose(kept[:, -1], base.mean(y)[:, -1])  # one latent always stays
+
+
+def test_random_draws_are_the_same_at_every_level():
+    base = ideal(FactorSpace.synthetic((3, 4, 5, 6)))
+    moved = [set(np.flatnonzero(attacks.permute(base, lv, np.random.default_rng(3)).order
+                                != np.arange(4))) for lv in (0.5, 0.75, 1.0)]
+    assert moved[0] <= moved[1] <= moved[2] and len(moved[2]) == 4  # the levels nest
+    # in a composition each part draws from its own stream: permute's draws do not shift
+    # rescale's, whatever the level
+    scales = [np.abs(attacks.get("permute+rescale")(base, lv, np.random.default_rng(3))
+                     .latent_map.factors) for lv in (0.25, 1.0)]
+    np.testing.assert_allclose(np.log(scales[1]), 4 * np.log(scales[0]))
+
+
+def test_compositions_pulling_a_property_both_ways_make_no_claim():
+    spec = attacks.compose([attacks.get("duplicate"),
+                            attacks.AttackSpec("grow", attacks.noise, (0, 1), (0, 1), "test",
+                                               expect=attacks.expect(*["rise"] * 5))])
+    assert spec.expect["compactness"] is None and spec.expect["modularity"] == "rise"
+
+
+def test_a_map_that_is_not_per_latent_and_monotone_is_refused():
+    from benchmark import BenchmarkError
+    from benchmark.representations import map_latents
+    base = ideal(SPACE)
+    with pytest.raises(BenchmarkError, match="strictly monotonically"):
+        map_latents(base, latent_map=np.square)
+    with pytest.raises(BenchmarkError, match="latent 0"):
+        map_latents(base, latent_map=lambda z: z @ np.ones((3, 3)))
+    with pytest.raises(BenchmarkError, match="shape"):
+        map_latents(base, latent_map=lambda z: z[:, :2])

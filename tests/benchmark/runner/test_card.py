@@ -64,3 +64,13 @@ def test_the_card_of_a_small_sweep(run_cli, tmp_path, capsys):
     assert bad["expected"] == "flat" and bad["agrees"] == "false"
     assert graded.loc[("first_variance", "redundancy"), "agrees"] == ""  # no claim without a target
     assert (out / "report_card.png").stat().st_size > 10_000
+
+
+def test_missing_scores_and_rising_headlines():
+    assert card.observed_response(rows([0.5, float("nan")], [0.0, 0.0]))[0] == "n/a"
+    # a headline that measures entanglement: the summary's "detects" means it rose
+    assert card.observed_response(rows([0.1, 0.6], [0.0, 0.0], verdict="detects"), rising=True)[0] \
+        == "rises"
+    # a clear trend is a trend even when level 0 is noisy
+    noisy = rows([1.0, 0.8, 0.63], [0.2, 0.2, 0.2], verdict="detects")
+    assert card.observed_response(noisy)[0] == "falls"
