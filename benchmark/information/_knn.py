@@ -137,6 +137,16 @@ def knn_mutual_info(codes, labels, *, k: int = 3) -> float:
     -------
     float
         The estimate, clipped at 0 as scikit-learn's ``mutual_info_classif`` does.
+
+    Examples
+    --------
+    Four well separated values: the estimate is close to ``H = log 4 = 1.386``.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> labels = rng.integers(0, 4, 2000)
+    >>> round(knn_mutual_info(labels + 0.05 * rng.standard_normal(2000), labels), 2)
+    1.39
     """
     codes = np.asarray(codes, dtype=float)
     if codes.ndim == 1:

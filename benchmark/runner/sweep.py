@@ -191,6 +191,14 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     Returns
     -------
     SweepResult
+
+    Examples
+    --------
+    >>> result = run_sweep(SweepConfig(attack="rotation", levels=(0.0, 1.0), metrics=("mig",),
+    ...                                seeds=(0,), quick=True), progress=False)
+    >>> means = result.scores[result.scores.key == "mig"].groupby("level")["score"].mean()
+    >>> bool(means[0.0] > 0.8 > 0.3 > means[1.0])  # rotating pairs by 45 degrees defeats MIG
+    True
     """
     from tqdm.auto import tqdm
 
