@@ -3,13 +3,60 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from .io import atomic_write_json
 
-__all__ = ["Cell", "CellError", "CellStore"]
+__all__ = ["Cell", "CellError", "CellStore", "code_digest"]
+
+#: The packages whose code can change a cell's value.
+_PACKAGES = ("benchmark", "attacks", "metrics_baseline", "metrics_pid")
+
+
+@lru_cache(maxsize=None)
+def _package_digest() -> str:
+    root = Path(__file__).resolve().parents[2]
+    h = hashlib.sha256()
+    for package in _PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def code_digest(spec) -> str:
+    """A digest of the code a metric's cells come from: this project's packages (the
+    attacks, estimators and built-in metrics) and, for a plugin, the file that defines
+    it.  A cell stored under another digest is recomputed: nothing stale is served after
+    the code changes."""
+    h = hashlib.sha256(_package_digest().encode())
+    if spec.source != "builtin":
+        try:
+            source = inspect.getsourcefile(spec.func)
+        except TypeError:  # a builtin or C function: nothing to read
+            source = None
+        if source and Path(source).is_file():
+            h.update(Path(source).read_bytes())
+        else:
+            h.update(spec.source.encode())
+    return h.hexdigest()[:16]
+
+
+def _well_formed(result) -> bool:
+    """Whether a stored result has the shape :func:`~.sweep.run_cell` writes."""
+    if not isinstance(result, dict) or not isinstance(result.get("scores"), dict):
+        return False
+    seconds = result.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+        return False
+    return bool(result["scores"]) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in result["scores"].values())
 
 
 @dataclass(frozen=True)
@@ -39,9 +86,11 @@ class CellError(Exception):
 class CellStore:
     """One small JSON file per finished cell, written atomically.
 
-    A file counts only when it carries the sweep's configuration fingerprint
-    and its own cell key; anything else (another configuration, a truncated or
-    garbled file) is treated as missing and recomputed.
+    A file counts only when it carries the sweep's configuration fingerprint,
+    its own cell key and the digest of the code it came from (see
+    :func:`code_digest`), and holds a well-formed result; anything else
+    (another configuration, other code, a truncated, garbled or ill-shaped
+    file) is treated as missing and recomputed.
     """
 
     def __init__(self, directory, fingerprint: str):
@@ -52,7 +101,8 @@ class CellStore:
         digest = hashlib.sha256(cell.key.encode()).hexdigest()[:20]
         return self.directory / f"{digest}.json"
 
-    def load(self, cell: Cell):
+    def load(self, cell: Cell, code: str = ""):
+        """The stored result of ``cell`` computed by code of digest ``code``, or None."""
         path = self.path(cell)
         if not path.exists():
             return None
@@ -61,13 +111,14 @@ class CellStore:
         except (OSError, ValueError):
             return None
         if not isinstance(data, dict) or data.get("fingerprint") != self.fingerprint \
-                or data.get("cell") != cell.key:
+                or data.get("cell") != cell.key or data.get("code", "") != code:
             return None
-        return data.get("result")
+        result = data.get("result")
+        return result if _well_formed(result) else None
 
-    def save(self, cell: Cell, result: dict) -> None:
+    def save(self, cell: Cell, result: dict, code: str = "") -> None:
         atomic_write_json(self.path(cell), {"fingerprint": self.fingerprint, "cell": cell.key,
-                                            "result": result})
+                                            "code": code, "result": result})
 
     def clear(self) -> None:
         if self.directory.exists():

@@ -25,7 +25,7 @@ from ..factors import FactorSpace
 from ..representations import ideal
 from ..validation import BenchmarkError
 from . import pid
-from .cells import Cell, CellError, CellStore
+from .cells import Cell, CellError, CellStore, code_digest
 from .executors import dask_map, local_map
 from .registry import get_metric
 from .seeding import attack_rng, metric_rng
@@ -215,13 +215,14 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         if on_note is not None:
             on_note(note)
     store = CellStore(Path(out_dir) / ".cells", config.fingerprint()) if out_dir else None
+    code = {m: code_digest(get_metric(m)) for m in config.metrics} if store else {}
     if store and not resume:
         store.clear()
 
     cells = cells_of(config)
     results, todo = {}, []
     for cell in cells:
-        cached = store.load(cell) if store else None
+        cached = store.load(cell, code[cell.metric]) if store else None
         if cached is not None:
             results[cell] = cached
         else:
@@ -242,7 +243,7 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
                 continue
             results[cell] = outcome
             if store:
-                store.save(cell, outcome)
+                store.save(cell, outcome, code[cell.metric])
     scores, timings = _tables(config, cells, results)
     errors.sort(key=lambda e: (e.level, e.seed, e.metric))  # completion order varies with --jobs
     # stored cells are shared by every seed list, so only the first seed's details count

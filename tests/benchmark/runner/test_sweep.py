@@ -1,6 +1,9 @@
 """The sweep: determinism, resume, executors, details, the PID policy, encodings."""
 import dataclasses
 import functools
+import json
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -211,3 +214,33 @@ def test_a_failing_unibound_leaves_the_other_results_and_attacks(run_cli, tmp_pa
         scores = pd.read_csv(out / attack / "scores.csv")
         assert set(scores.metric) == {"mig"}
         assert not (out / attack / "pid_profile.csv").exists()
+
+
+def test_resume_never_serves_a_value_of_other_code(root, tmp_path):
+    # the plugin's file changes between two runs (two processes, as a user runs them):
+    # its stored cells are recomputed, the built-in metric's are reused
+    plugin = tmp_path / "changing.py"
+    plugin.write_text("def changing(rep, rng):\n    return 0.25\n")
+    args = [sys.executable, str(root / "run_protocol.py"), "--attack", "noise", "--quick",
+            "--seeds", "1", "--metrics", "mig", "--metric", f"{plugin}:changing",
+            "--out", str(tmp_path / "out"), "--no-progress"]
+    subprocess.run(args, check=True, capture_output=True)
+    plugin.write_text("def changing(rep, rng):\n    return 0.75\n")
+    subprocess.run(args + ["--resume"], check=True, capture_output=True)
+    scores = pd.read_csv(tmp_path / "out/noise/scores.csv")
+    assert set(scores[scores.metric == "changing"].score) == {0.75}
+
+
+@pytest.mark.parametrize("damage", ['{"fingerprint": 1}', "[1, 2, 3]", "{", ""])
+def test_damaged_or_ill_shaped_cells_are_recomputed(run_cli, tmp_path, damage):
+    args = ["--attack", "noise", "--quick", "--seeds", "1", "--metrics", "mig",
+            "--out", str(tmp_path)]
+    assert run_cli(*args) == 0
+    first = (tmp_path / "noise/scores.csv").read_bytes()
+    cells = sorted((tmp_path / "noise/.cells").glob("*.json"))
+    data = json.loads(cells[0].read_text())
+    cells[0].write_text(damage)
+    data["result"] = {"scores": {"mig": "high"}, "seconds": 1.0}  # valid JSON, wrong shape
+    cells[1].write_text(json.dumps(data))
+    assert run_cli(*args, "--resume") == 0
+    assert (tmp_path / "noise/scores.csv").read_bytes() == first
