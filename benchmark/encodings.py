@@ -23,6 +23,10 @@ __all__ = ["EmpiricalFactorSpace", "PosteriorTableRepresentation", "TableReprese
 
 ENCODING_KEYS = ("factors", "codes", "variances", "factor_names", "factor_sizes")
 
+#: Values one factor may take: look-ups index the factor's values, so a stray huge
+#: value would otherwise allocate gigabytes.
+MAX_FACTOR_VALUES = 1_000_000
+
 
 class EmpiricalFactorSpace(FactorSpace):
     """A factor space whose samples are the factor rows of a data table.
@@ -82,6 +86,9 @@ class TableRepresentation(Representation):
                  name="encodings"):
         codes = check_codes(codes, "codes")
         factors = check_factor_array(factors, integer_dtype=True)
+        for array, argname in ((codes, "codes"), (factors, "factors")):
+            if array.shape[1] == 0:
+                raise BenchmarkError(f"{argname} has no columns; it needs at least one")
         if len(factors) != len(codes):
             raise BenchmarkError(
                 f"factors and codes differ in number of rows ({len(factors)} != {len(codes)})")
@@ -106,6 +113,11 @@ class TableRepresentation(Representation):
             k = int(np.argmax(observed > factor_sizes))
             raise BenchmarkError(
                 f"factor {factor_names[k]!r} has value {observed[k] - 1} >= its size {factor_sizes[k]}")
+        if np.any(factor_sizes > MAX_FACTOR_VALUES):
+            k = int(np.argmax(factor_sizes > MAX_FACTOR_VALUES))
+            raise BenchmarkError(
+                f"factor {factor_names[k]!r} has {int(factor_sizes[k]):,} values; at most "
+                f"{MAX_FACTOR_VALUES:,} (factors hold value indices 0, 1, 2, ...)")
         for k in range(num_factors):
             if len(np.unique(factors[:, k])) < 2:
                 raise BenchmarkError(

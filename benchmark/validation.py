@@ -79,6 +79,8 @@ def check_codes_factors(codes, factors):
 
 
 def check_positive_int(value, argname: str, minimum: int = 1) -> int:
-    if not isinstance(value, numbers.Integral) or value < minimum:
+    """``value`` as an int, refusing booleans (``True`` is not a sample size) and anything
+    below ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise BenchmarkError(f"{argname} must be an integer >= {minimum}, got {value!r}")
     return int(value)

@@ -26,6 +26,13 @@ EPILOG = """examples:
 """
 
 
+#: Limits that keep a typo from exhausting memory or time; stated in --help.
+MAX_LEVELS = 1000
+MAX_SEEDS = 10000
+MAX_LEVEL = 1e6
+MAX_JOBS = 256
+
+
 def parse_levels(text: str) -> tuple:
     """``a,b,c`` or ``start:stop:count`` (inclusive, evenly spaced)."""
     import numpy as np
@@ -37,19 +44,24 @@ def parse_levels(text: str) -> tuple:
             if len(parts) != 3:
                 raise ValueError
             start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-            if count < 1:
+            if not 1 <= count <= MAX_LEVELS:
                 raise ValueError
             levels = tuple(float(v) for v in np.linspace(start, stop, count))
         else:
             levels = tuple(float(v) for v in text.split(",") if v.strip())
     except ValueError:
         raise BenchmarkError(
-            f"--levels must be a,b,c or start:stop:count, got {text!r}") from None
+            f"--levels must be a,b,c or start:stop:count with 1 to {MAX_LEVELS} levels, "
+            f"got {text!r}") from None
     if not levels:
         raise BenchmarkError("--levels is empty")
+    if len(levels) > MAX_LEVELS:
+        raise BenchmarkError(f"--levels has {len(levels)} levels; at most {MAX_LEVELS}")
     for v in levels:
         if not np.isfinite(v) or v < 0:
             raise BenchmarkError(f"--levels must be finite and non-negative, got {v:g}")
+        if v > MAX_LEVEL:
+            raise BenchmarkError(f"--levels: {v:g} is too large; levels go up to {MAX_LEVEL:g}")
     if len(set(levels)) != len(levels):
         raise BenchmarkError(f"--levels has repeated values: {text!r}")
     return tuple(sorted(levels))
@@ -109,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "level with UniBound and the baseline disentanglement metrics.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--attack", help="attack name, comma list, a+b composition, or 'all'")
-    p.add_argument("--levels", help="a,b,c or start:stop:count (default: the attack's own grid)")
+    p.add_argument("--levels", help="a,b,c or start:stop:count (default: the attack's own grid; "
+                                    f"at most {MAX_LEVELS} levels, each at most {MAX_LEVEL:g})")
     p.add_argument("--dataset", default="dsprites", help="factor space (default: dsprites)")
     p.add_argument("--metrics", help="comma list of registered metrics, or 'all' "
                                      "(default: the protocol's default set)")
@@ -117,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="extra metric: path/to/file.py:func or package.module:func (repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
                    help="override a metric parameter, e.g. mig.num_bins=30 (repeatable)")
-    p.add_argument("--seeds", type=int, default=3, help="number of seeds (default: 3)")
+    p.add_argument("--seeds", type=int, default=3,
+                   help=f"number of seeds (default: 3, at most {MAX_SEEDS})")
     p.add_argument("--noise", type=float, default=0.1,
                    help="noise of the ideal representation in value spacings (default: 0.1)")
     p.add_argument("--encodings", metavar="FILE.npz",
@@ -125,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
-    p.add_argument("--jobs", type=int, default=1, help="worker processes (default: 1)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help=f"worker processes (default: 1, at most {MAX_JOBS})")
     p.add_argument("--executor", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -164,13 +179,19 @@ def resolve_attacks(text: str) -> list[str]:
 
 
 def resolve_metrics(args) -> list[str]:
-    if args.metrics in (None, ""):
+    if args.metrics is None:
         names = default_metric_names()
     elif args.metrics == "all":
         names = metric_names()
     else:
         names = [t.strip() for t in args.metrics.split(",") if t.strip()]
+        if not names:
+            raise BenchmarkError("--metrics is empty; leave it out for the default set, or "
+                                 "name metrics (see --list)")
     names = [get_metric(n).name for n in names]  # validates and resolves plugins
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BenchmarkError(f"--metrics names {', '.join(twice)} more than once")
     for spec in args.metric:
         plugin = get_metric(spec)
         if plugin.name in names:
@@ -186,12 +207,14 @@ def run(args) -> int:
         return 0
     if not args.attack:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")
-    if args.seeds < 1:
-        raise BenchmarkError(f"--seeds must be at least 1, got {args.seeds}")
-    if args.jobs < 1:
-        raise BenchmarkError(f"--jobs must be at least 1, got {args.jobs}")
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        raise BenchmarkError(f"--seeds must be between 1 and {MAX_SEEDS}, got {args.seeds}")
+    if not 1 <= args.jobs <= MAX_JOBS:
+        raise BenchmarkError(f"--jobs must be between 1 and {MAX_JOBS}, got {args.jobs}")
     if args.executor == "dask" and not args.scheduler:
         raise BenchmarkError("--executor dask needs --scheduler ADDRESS")
+    if args.scheduler and args.executor != "dask":
+        raise BenchmarkError("--scheduler is for --executor dask; add it, or drop --scheduler")
     attack_names = resolve_attacks(args.attack)
     metrics = resolve_metrics(args)
     plugin_specs = {get_metric(s).name: s for s in args.metric}
@@ -199,7 +222,12 @@ def run(args) -> int:
     for text in args.param:
         metric, param, value = parse_param(text)
         spec = get_metric(metric)
+        if spec.name not in metrics:
+            raise BenchmarkError(f"--param {text}: metric {spec.name!r} is not in this run "
+                                 f"({', '.join(metrics)})")
         check_param_name(spec, param)
+        if param in metric_params.get(spec.name, {}):
+            raise BenchmarkError(f"--param {spec.name}.{param} is given twice")
         metric_params.setdefault(spec.name, {})[param] = value
     if not args.encodings and args.dataset not in builtin_names():
         raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")

@@ -112,3 +112,13 @@ def test_auto_uses_the_exact_estimator_only_on_tables_that_cover_the_grid(grid_t
     assert not sparse.covers_grid and resolve_estimator(sparse) == "knn"
     assert resolve_estimator(sparse, "exact") == "exact"  # still available on request
     assert resolve_estimator(from_arrays(**vae_like_encodings(2000, np.random.default_rng(0)))) == "knn"
+
+
+def test_huge_factor_values_and_empty_columns_are_refused():
+    factors = np.array([[0, 0], [1, 1], [0, 10**9]])
+    with pytest.raises(BenchmarkError, match="has 1,000,000,001 values; at most 1,000,000"):
+        from_arrays(factors, np.zeros((3, 2)))
+    with pytest.raises(BenchmarkError, match="codes has no columns"):
+        from_arrays(np.array([[0], [1]]), np.zeros((2, 0)))
+    with pytest.raises(BenchmarkError, match="factors has no columns"):
+        from_arrays(np.zeros((2, 0), dtype=int), np.zeros((2, 1)))
