@@ -83,7 +83,7 @@ def load_entry_points() -> None:
             continue
         try:
             func = ep.load()
-        except Exception as exc:  # a broken third-party package must not break the tool
+        except (Exception, SystemExit) as exc:  # a broken third-party package must not break the tool
             warnings.warn(f"metric plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
                           stacklevel=2)
             continue
@@ -150,12 +150,12 @@ def load_plugin(spec: str) -> MetricSpec:
         module = importlib.util.module_from_spec(module_spec)
         try:
             module_spec.loader.exec_module(module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin cannot end the run by exiting
             raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
     else:
         try:
             module = importlib.import_module(target)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
     func = getattr(module, attr, None)
     if func is None or not callable(func):

@@ -149,7 +149,7 @@ def run_cell(config: SweepConfig, cell: Cell, base) -> dict:
     try:
         scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), params,
                                      quick=config.quick, details=cell.seed == config.seeds[0])
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin's sys.exit() is its failure, not the run's
         raise CellError(metric.name, cell.level, cell.seed,
                         f"{type(exc).__name__}: {exc}") from exc
     result = {"scores": scores, "seconds": time.perf_counter() - start}

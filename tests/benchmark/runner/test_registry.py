@@ -149,3 +149,21 @@ def test_a_plugin_names_the_property_it_targets(tmp_path):
     with pytest.raises(BenchmarkError, match="target must be one of modularity"):
         get_metric(f"{write_plugin(tmp_path, wrong, name='wrong.py')}:wrong")
     assert get_metric("unibound").target == "unique_information"
+
+
+@pytest.mark.parametrize("body, where", [
+    ("import sys\nsys.exit(3)\n\ndef quits(rep, rng):\n    return 0.5\n", "import"),
+    ("import sys\n\ndef quits(rep, rng):\n    sys.exit(3)\n", "call"),
+])
+def test_a_plugin_cannot_end_the_run_by_exiting(run_cli, tmp_path, capsys, body, where):
+    plugin = write_plugin(tmp_path, body, name="quitter.py")
+    out = tmp_path / "out"
+    code = run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "1",
+                   "--metric", f"{plugin}:quits", "--out", str(out))
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "SystemExit" in err
+    if where == "import":  # refused before any work, in one line
+        assert code == 2 and err.strip().count("\n") == 0
+    else:  # the plugin's cells fail, the built-in metric's results are written
+        assert code == 1
+        assert set(pd.read_csv(out / "noise/scores.csv").metric) == {"mig"}
