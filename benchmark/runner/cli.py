@@ -12,6 +12,7 @@ import attacks as attack_registry
 from ..factors import FactorSpace, builtin_names
 from ..validation import BenchmarkError
 from . import report
+from .io import OutputLock
 from .registry import default_metric_names, get_metric, metric_names
 from .sweep import SweepConfig, base_representation, run_sweep
 
@@ -201,6 +202,42 @@ def resolve_metrics(args) -> list[str]:
     return names
 
 
+def _run_attacks(args, out, attack_names, metrics, plugin_specs, metric_params, base):
+    """Sweep every attack, write its outputs and the multi-attack ones: ``(failures, sweeps)``."""
+    failures = []
+    sweeps = {}
+    for name in attack_names:
+        spec = attack_registry.get(name)
+        levels = parse_levels(args.levels) if args.levels else (
+            spec.quick_levels if args.quick else spec.levels)
+        config = SweepConfig(
+            attack=spec.name, levels=levels,
+            # plugins run in worker processes by their spec, so pass the spec, not the name
+            metrics=tuple(plugin_specs.get(m, m) for m in metrics),
+            seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
+            quick=args.quick, encodings=args.encodings, metric_params=metric_params)
+        attack_dir = out / spec.name.replace("+", "_then_")
+        result = run_sweep(
+            config, base=base, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
+            executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress,
+            on_note=lambda note: print(f"note: {note}", file=sys.stderr))
+        for line in failure_lines(result.errors, len(config.levels) * len(config.seeds)):
+            prefix = f"{spec.name}: " if len(attack_names) > 1 else ""
+            print(f"error: {prefix}{line}", file=sys.stderr)
+        failures.extend(result.errors)
+        for line in report.write_attack_outputs(attack_dir, result):
+            print(f"warning: {spec.name}: {line}", file=sys.stderr)
+        sweeps[spec.name] = result
+        print(f"{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
+    if len(sweeps) > 1:
+        tally = report.write_multi_attack_outputs(out, sweeps)
+        print(f"wrote {out}/sensitivity_grid.png, {out}/sensitivity_matrix.png and "
+              f"{out}/report_card.png")
+        for line in tally:
+            print(f"  {line}")
+    return failures, sweeps
+
+
 def run(args) -> int:
     if args.list:
         print(list_available())
@@ -243,37 +280,9 @@ def run(args) -> int:
     except OSError as exc:
         raise BenchmarkError(f"--out {out}: cannot create the output directory "
                              f"({exc.strerror or exc})") from None
-    failures = []
-    sweeps = {}
-    for name in attack_names:
-        spec = attack_registry.get(name)
-        levels = parse_levels(args.levels) if args.levels else (
-            spec.quick_levels if args.quick else spec.levels)
-        config = SweepConfig(
-            attack=spec.name, levels=levels,
-            # plugins run in worker processes by their spec, so pass the spec, not the name
-            metrics=tuple(plugin_specs.get(m, m) for m in metrics),
-            seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
-            quick=args.quick, encodings=args.encodings, metric_params=metric_params)
-        attack_dir = out / spec.name.replace("+", "_then_")
-        result = run_sweep(
-            config, base=base, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
-            executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress,
-            on_note=lambda note: print(f"note: {note}", file=sys.stderr))
-        for line in failure_lines(result.errors, len(config.levels) * len(config.seeds)):
-            prefix = f"{spec.name}: " if len(attack_names) > 1 else ""
-            print(f"error: {prefix}{line}", file=sys.stderr)
-        failures.extend(result.errors)
-        for line in report.write_attack_outputs(attack_dir, result):
-            print(f"warning: {spec.name}: {line}", file=sys.stderr)
-        sweeps[spec.name] = result
-        print(f"{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
-    if len(sweeps) > 1:
-        tally = report.write_multi_attack_outputs(out, sweeps)
-        print(f"wrote {out}/sensitivity_grid.png, {out}/sensitivity_matrix.png and "
-              f"{out}/report_card.png")
-        for line in tally:
-            print(f"  {line}")
+    with OutputLock(out):  # a second run into the same --out refuses instead of overwriting
+        failures, sweeps = _run_attacks(args, out, attack_names, metrics, plugin_specs,
+                                        metric_params, base)
     if failures:
         print(f"error: {len(failures)} cell(s) failed; the other results were written",
               file=sys.stderr)

@@ -124,3 +124,26 @@ def test_a_boolean_is_not_a_sample_size(run_cli, tmp_path, capsys):
     assert "num_bins must be an integer >= 1, got True" in err
     scores = pd.read_csv(tmp_path / "noise/scores.csv")
     assert set(scores.metric) == {"beta_vae"}
+
+
+def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):
+    import os
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (tmp_path / ".lock").write_text(str(sleeper.pid))  # a live run holds the folder
+        args = ["--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "1",
+                "--out", str(tmp_path)]
+        assert run_cli(*args) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and f"another run (process {sleeper.pid})" in err
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    # the lock of a run that no longer exists is taken over, and released at the end
+    assert run_cli(*args) == 0
+    assert not (tmp_path / ".lock").exists()
+    mode = (tmp_path / "noise/scores.csv").stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    assert mode == 0o666 & ~umask  # results get the user's usual permissions, not 0600
