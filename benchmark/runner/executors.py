@@ -9,7 +9,10 @@ from __future__ import annotations
 from ..validation import BenchmarkError
 from .cells import CellError
 
-__all__ = ["dask_map", "local_map"]
+__all__ = ["CONNECT_TIMEOUT", "dask_map", "local_map"]
+
+#: Seconds to wait for a Dask scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 10
 
 _WORKER_BASE = None
 
@@ -53,7 +56,12 @@ def dask_map(run_cell, config, todo, base, scheduler: str):
         raise BenchmarkError(
             "--executor dask needs dask[distributed]: pip install 'entanglement-bench[dask]'"
         ) from None
-    with Client(scheduler) as client:
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (ValueError, OSError, TimeoutError) as exc:
+        raise BenchmarkError(f"--scheduler {scheduler}: cannot use this Dask scheduler "
+                             f"({str(exc).splitlines()[0]})") from None
+    with client:
         shared = client.scatter(base, broadcast=True)
         futures = {client.submit(run_cell, config, cell, shared, pure=False): cell for cell in todo}
         for fut in as_completed(list(futures)):

@@ -147,3 +147,15 @@ def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):
     umask = os.umask(0)
     os.umask(umask)
     assert mode == 0o666 & ~umask  # results get the user's usual permissions, not 0600
+
+
+@pytest.mark.parametrize("address, message", [
+    ("http://127.0.0.1:1", "unknown address scheme 'http'"),
+    ("127.0.0.1", "missing port number"),
+])
+def test_a_malformed_scheduler_address_gets_one_line(run_cli, tmp_path, capsys, address, message):
+    pytest.importorskip("dask.distributed")
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "1",
+                   "--executor", "dask", "--scheduler", address, "--out", str(tmp_path)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and err.startswith("error: --scheduler")
