@@ -9,6 +9,7 @@ own rows, so sample-based metrics see the data distribution; interventions
 from __future__ import annotations
 
 import zipfile
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -168,7 +169,7 @@ class PosteriorTableRepresentation(TableRepresentation):
     def num_rows(self) -> int:
         return len(self.codes)
 
-    @property
+    @cached_property  # the table never changes; the check is a pass over its keys
     def covers_grid(self) -> bool:
         """Whether every combination of factor values has at least one row.
 

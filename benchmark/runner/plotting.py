@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
 from scipy import stats  # noqa: E402
 
 from .io import atomic_savefig  # noqa: E402
@@ -222,8 +223,6 @@ def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
 def report_card_figure(card: pd.DataFrame, specs: dict, path):
     """Metric x attack grid: green where the metric responds as an ideal metric of its
     target property would, red where it does not, grey where no answer is expected."""
-    from matplotlib.colors import ListedColormap
-
     sns.set_theme(style="white")
     metrics = metric_order(card["metric"].unique(), specs)
     attacks_ = list(dict.fromkeys(card["attack"]))
