@@ -16,7 +16,7 @@ from typing import Callable
 
 from .validation import BenchmarkError
 
-__all__ = ["EXPECTATIONS", "PROPERTIES", "MetricSpec", "normalise_result"]
+__all__ = ["EXPECTATIONS", "FAMILIES", "PROPERTIES", "MetricSpec", "normalise_result"]
 
 #: What a metric can target (Carbonneau et al. 2022's modularity, compactness and
 #: explicitness, plus informativeness and the unique information UniBound bounds):
@@ -27,6 +27,13 @@ __all__ = ["EXPECTATIONS", "PROPERTIES", "MetricSpec", "normalise_result"]
 #: * unique_information: the information of a factor that one latent alone carries.
 PROPERTIES = ("modularity", "compactness", "explicitness", "informativeness",
               "unique_information")
+
+#: How a metric reads the representation (Carbonneau et al. 2022's three families):
+#: * intervention: fixes or varies factors and compares the codes of the batches;
+#: * predictor: fits models that predict factors from latents and reads their
+#:   accuracy or importances;
+#: * information: estimates informations between latents and factors.
+FAMILIES = ("intervention", "predictor", "information")
 
 #: How an ideal metric of a property should respond as an attack's level grows.
 EXPECTATIONS = ("fall", "flat", "rise")
@@ -51,6 +58,10 @@ class MetricSpec:
         rise under an attack (the verdicts read them the other way round).
     default : bool
         Whether the protocol runs it when ``--metrics`` is not given.
+    params : dict
+        Parameters fixed by this spec, applied before the user's: a named
+        variant of a metric (the review's Z-diff is BetaVAE with the review's
+        batch sizes) is one more spec of the same function, not a copy.
     quick : dict
         Parameters used by ``--quick`` (smaller sample sizes).
     highlight : bool
@@ -58,6 +69,9 @@ class MetricSpec:
     target : str or None
         The property of :data:`PROPERTIES` the headline measures; the report
         card compares the metric with the attacks' expectations for it.
+    family : str or None
+        The family of :data:`FAMILIES` the metric belongs to (``--list`` and
+        the sensitivity matrix group metrics by it).
     details : callable or None
         The same metric as ``details(rep, rng, **params) -> (result, by_product)``,
         where ``by_product`` is JSON-serialisable and lets a report reuse the
@@ -72,19 +86,25 @@ class MetricSpec:
     display_name: str = ""
     rising: frozenset = frozenset()
     default: bool = False
+    params: dict = field(default_factory=dict)
     quick: dict = field(default_factory=dict)
     highlight: bool = False
     target: str | None = None
+    family: str | None = None
     details: Callable | None = None
     source: str = "builtin"
 
     def __post_init__(self):
         object.__setattr__(self, "display_name", self.display_name or self.name)
         object.__setattr__(self, "rising", frozenset(self.rising))
+        object.__setattr__(self, "params", dict(self.params))
         object.__setattr__(self, "quick", dict(self.quick))
         if self.target is not None and self.target not in PROPERTIES:
             raise BenchmarkError(f"metric {self.name!r}: target must be one of "
                                  f"{', '.join(PROPERTIES)}, got {self.target!r}")
+        if self.family is not None and self.family not in FAMILIES:
+            raise BenchmarkError(f"metric {self.name!r}: family must be one of "
+                                 f"{', '.join(FAMILIES)}, got {self.family!r}")
 
     def run(self, rep, rng, params: dict | None = None, *, quick: bool = False,
             details: bool = False):
@@ -92,7 +112,7 @@ class MetricSpec:
         ``func(rep, rng, **params)`` (the ``quick`` parameters first when asked)
         and, when ``details`` is asked for and the metric has it, its by-product
         (else None)."""
-        params = {**(self.quick if quick else {}), **(params or {})}
+        params = {**self.params, **(self.quick if quick else {}), **(params or {})}
         if details and self.details is not None:
             out, extra = self.details(rep, rng, **params)
         else:

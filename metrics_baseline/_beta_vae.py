@@ -156,6 +156,7 @@ def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
     return beta_vae_score(x_train, y_train, x_test, y_test, random_state=seed)
 
 
-SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy", display_name="BetaVAE",
+SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy",
+                  family="intervention", display_name="BetaVAE",
                   target="modularity",
                   default=True, quick={"num_train": 1000, "num_test": 500})

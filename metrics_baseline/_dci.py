@@ -260,8 +260,9 @@ def dci_fast(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
     return _sampled(rep, rng, num_train, num_test, n_jobs, "forest")
 
 
-SPEC = MetricSpec("dci", dci, headline="disentanglement", display_name="DCI", target="modularity",
+SPEC = MetricSpec("dci", dci, headline="disentanglement",
+                  family="predictor", display_name="DCI", target="modularity",
                   quick={"num_train": 1000, "num_test": 500})
-FAST_SPEC = MetricSpec("dci_fast", dci_fast, headline="disentanglement",
+FAST_SPEC = MetricSpec("dci_fast", dci_fast, headline="disentanglement", family="predictor",
                        display_name="DCI (fast)", default=True, target="modularity",
                        quick={"num_train": 2000, "num_test": 1000})

@@ -188,7 +188,8 @@ def factor_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000, num_te
                             num_factors=rep.space.num_factors, prune_threshold=prune_threshold)
 
 
-SPEC = MetricSpec("factor_vae", factor_vae, headline="eval_accuracy", display_name="FactorVAE",
+SPEC = MetricSpec("factor_vae", factor_vae, headline="eval_accuracy",
+                  family="intervention", display_name="FactorVAE",
                   target="modularity",
                   default=True,
                   quick={"num_train": 1000, "num_test": 500, "num_variance_estimate": 2000})

@@ -75,5 +75,6 @@ def mig(rep, rng, *, num_samples: int = 10000, num_bins: int = 20) -> dict:
     return {"mig": mig_score(codes, factors, num_bins=num_bins)["mig"]}
 
 
-SPEC = MetricSpec("mig", mig, headline="mig", display_name="MIG", default=True, target="compactness",
+SPEC = MetricSpec("mig", mig, headline="mig",
+                  family="information", display_name="MIG", default=True, target="compactness",
                   quick={"num_samples": 3000})

@@ -154,6 +154,7 @@ def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bi
                             n_jobs=n_jobs)
 
 
-SPEC = MetricSpec("modularity", modularity, headline="modularity", display_name="Modularity",
+SPEC = MetricSpec("modularity", modularity, headline="modularity",
+                  family="information", display_name="Modularity",
                   target="modularity",
                   quick={"num_train": 2000, "num_test": 1000})

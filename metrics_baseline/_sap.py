@@ -132,5 +132,6 @@ def sap(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
                      n_jobs=n_jobs)
 
 
-SPEC = MetricSpec("sap", sap, headline="sap", display_name="SAP", target="compactness",
+SPEC = MetricSpec("sap", sap, headline="sap",
+                  family="predictor", display_name="SAP", target="compactness",
                   quick={"num_train": 2000, "num_test": 1000})

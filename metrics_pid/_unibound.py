@@ -89,7 +89,7 @@ def unibound_score(codes, factors, *, k: int = 3) -> dict:
 
 SPEC = MetricSpec(
     "unibound", unibound, headline="unibound", display_name="UniBound", default=True,
-    target="unique_information",
+    target="unique_information", family="information",
     rising=("redundancy_l", "redundancy_u", "synergy_l", "synergy_u"), highlight=True,
     quick={"num_mc_points": 2000, "num_components": 2000, "num_samples": 2000},
     details=unibound_details)
