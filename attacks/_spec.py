@@ -9,7 +9,7 @@ import numpy as np
 from benchmark.spec import EXPECTATIONS, PROPERTIES
 from benchmark.validation import BenchmarkError, check_level, check_rng
 
-__all__ = ["AttackSpec", "compose", "expect", "geometric_grid", "reflection"]
+__all__ = ["MAX_LATENTS", "AttackSpec", "check_latents", "compose", "expect", "geometric_grid", "reflection"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,21 @@ class AttackSpec:
         object.__setattr__(self, "expect", expect)
 
     def __call__(self, rep, level, rng):
-        return self.func(rep, check_level(level), check_rng(rng))
+        return check_latents(self.func(rep, check_level(level), check_rng(rng)), self.name, level)
+
+
+#: The most latents an attacked representation may have.  Every metric's cost grows
+#: with them (UniBound's at least linearly, its exact estimator's memory too), and
+#: attacks that add latents compound: fourteen ``duplicate`` in a row make 81,920.
+MAX_LATENTS = 1024
+
+
+def check_latents(rep, name: str, level):
+    """``rep``, or a clear error when an attack made it wider than :data:`MAX_LATENTS`."""
+    if rep.dim > MAX_LATENTS:
+        raise BenchmarkError(f"attack {name!r} at level {level:g} makes {rep.dim} latents; the limit "
+                             f"is {MAX_LATENTS} (every metric's cost grows with the latents)")
+    return rep
 
 
 def expect(modularity, compactness, explicitness, informativeness, unique_information) -> dict:
@@ -91,8 +105,10 @@ class _Composed:
 
     def __call__(self, rep, level, rng):
         # each part its own stream, so one part's draws never shift another's
+        # checked after every part, so a chain that keeps doubling stops before it allocates
         for spec, part_rng in zip(self.specs, rng.spawn(len(self.specs))):
-            rep = spec.func(rep, level, part_rng)
+            rep = check_latents(spec.func(rep, level, part_rng), "+".join(s.name for s in self.specs),
+                                level)
         return rep
 
 

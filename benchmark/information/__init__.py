@@ -27,11 +27,11 @@ from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
 from ._result import Informations
-from ._threads import map_in_threads
+from ._threads import map_in_threads, off_main_thread
 
 __all__ = [
     "ESTIMATORS", "Informations", "discrete_entropy", "equivalent", "discrete_mutual_info", "discretize",
     "exact_applies", "exact_is_reliable", "informations", "knn_informations",
     "knn_informations_from_codes", "knn_mutual_info",
-    "map_in_threads", "mixture_informations", "plugin_entropy", "resolve_estimator",
+    "map_in_threads", "mixture_informations", "off_main_thread", "plugin_entropy", "resolve_estimator",
 ]

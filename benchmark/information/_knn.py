@@ -10,7 +10,7 @@ from scipy.special import digamma
 from ..validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 from ._histogram import discrete_entropy
 from ._result import Informations, subsets
-from ._threads import map_in_threads, query_workers
+from ._threads import map_in_threads, off_main_thread, query_workers
 
 __all__ = ["BRUTE_FORCE_DIMS", "COUNT_METHODS", "knn_informations", "knn_informations_from_codes",
            "knn_mutual_info"]
@@ -29,8 +29,8 @@ def knn_radii(codes: np.ndarray, labels: np.ndarray, k: int):
     for v in range(len(counts)):
         idx = order[bounds[v]:bounds[v + 1]]
         kk = min(k, len(idx) - 1)
-        dist, _ = cKDTree(codes[idx]).query(codes[idx], k=kk + 1, p=np.inf,
-                                            workers=query_workers(codes[idx]))
+        dist, _ = off_main_thread(cKDTree(codes[idx]).query, codes[idx], k=kk + 1, p=np.inf,
+                                  workers=query_workers(codes[idx]))
         radius[idx] = np.nextafter(dist[:, -1], 0)
         k_all[idx] = kk
     return radius, k_all, counts[inv]
@@ -61,8 +61,8 @@ def knn_mi_labels(codes: np.ndarray, labels: np.ndarray, k: int, tree=None) -> f
     radius, k_all, label_counts = knn_radii(codes, labels, k)
     if tree is None:
         tree = cKDTree(codes)
-    m = tree.query_ball_point(codes, radius, p=np.inf, return_length=True,
-                             workers=query_workers(codes))
+    m = off_main_thread(tree.query_ball_point, codes, radius, p=np.inf, return_length=True,
+                        workers=query_workers(codes))
     return knn_estimate(k_all, label_counts, m)
 
 

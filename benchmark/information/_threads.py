@@ -3,11 +3,12 @@ classifier builders of scikit-learn release the GIL)."""
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["WORKERS", "map_in_threads", "query_workers"]
+__all__ = ["WORKERS", "map_in_threads", "off_main_thread", "query_workers"]
 
 
 #: Threads of the estimators' chunked passes.
@@ -36,3 +37,18 @@ def query_workers(points: np.ndarray) -> int:
     """Threads for a KD-tree query over ``points``: starting them only pays off from
     about 5,000 coordinates (measured in ``benchmarks/README.md``)."""
     return WORKERS if points.size >= 5000 else 1
+
+
+def off_main_thread(func, *args, **kwargs):
+    """``func(*args, **kwargs)``, run outside the main thread so that Ctrl-C cannot abort
+    it half-way.
+
+    scipy's multi-threaded KD-tree queries check for signals and return on Ctrl-C
+    while their own threads still write into the result (a segmentation fault a
+    moment later).  Signals are only checked in the main thread: there, the call
+    runs in a helper thread and the interrupt takes effect once it has ended.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return func(*args, **kwargs)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(func, *args, **kwargs).result()

@@ -96,6 +96,8 @@ class CellStore:
     def __init__(self, directory, fingerprint: str):
         self.directory = Path(directory)
         self.fingerprint = fingerprint
+        #: Cells found on disk but not served, by reason ("damaged", "other code").
+        self.skipped = {"damaged": 0, "other code": 0}
 
     def path(self, cell: Cell) -> Path:
         digest = hashlib.sha256(cell.key.encode()).hexdigest()[:20]
@@ -109,12 +111,24 @@ class CellStore:
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError):
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), str) \
+                or not _well_formed(data.get("result")):
+            self.skipped["damaged"] += 1
             return None
-        if not isinstance(data, dict) or data.get("fingerprint") != self.fingerprint \
-                or data.get("cell") != cell.key or data.get("code", "") != code:
+        if data["fingerprint"] != self.fingerprint or data.get("cell") != cell.key:
+            return None  # another configuration's cell: not this run's business
+        if data.get("code", "") != code:
+            self.skipped["other code"] += 1
             return None
-        result = data.get("result")
-        return result if _well_formed(result) else None
+        return data["result"]
+
+    def notes(self) -> list[str]:
+        """One line per reason why stored cells are recomputed."""
+        why = {"damaged": "were damaged (unreadable or ill-formed)",
+               "other code": "came from other code (a metric or the package changed since)"}
+        return [f"{count} stored cell(s) {why[reason]}; recomputing them"
+                for reason, count in self.skipped.items() if count]
 
     def save(self, cell: Cell, result: dict, code: str = "") -> None:
         atomic_write_json(self.path(cell), {"fingerprint": self.fingerprint, "cell": cell.key,

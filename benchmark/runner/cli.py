@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import attacks as attack_registry
@@ -121,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Sweep an entanglement attack on a representation and score every "
                     "level with UniBound and the baseline disentanglement metrics.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--attack", help="attack name, comma list, a+b composition, or 'all'")
+    p.add_argument("--attack", help="attack name, comma list, a+b composition, or 'all' "
+                   f"(an attacked representation has at most {attack_registry.MAX_LATENTS} latents)")
     p.add_argument("--levels", help="a,b,c or start:stop:count (default: the attack's own grid; "
                                     f"at most {MAX_LEVELS} levels, each at most {MAX_LEVEL:g})")
     p.add_argument("--dataset", default="dsprites", help="factor space (default: dsprites)")
@@ -302,9 +305,23 @@ def join_negative_levels(argv: list[str]) -> list[str]:
     return out
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as an interrupt: finished cells are kept, workers are stopped."""
+
+
+def _on_signal(signum, frame):
+    # The first signal starts the clean stop; more of them must not interrupt that stop.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def main(argv=None) -> int:
     argv = join_negative_levels(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
+    handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return run(args)
     except BenchmarkError as exc:
@@ -314,10 +331,13 @@ def main(argv=None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished cells are kept; rerun with --resume to continue",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        what = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{what}: finished cells are kept; rerun with --resume to continue", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

@@ -3,21 +3,65 @@
 Each map yields ``(cell, result_or_CellError)`` as cells finish.  The base
 representation is built once by the sweep and handed to each worker once (a
 pool initializer, a scattered Dask future), not rebuilt per cell.
+
+Failures of the machinery are survived where they can be and reported in one
+line where they cannot: an interrupt stops the local workers at once (finished
+cells are already stored), workers end themselves when their parent dies, a
+worker killed by the operating system costs a pool restart rather than the run,
+and a Dask cluster that has no worker left is reported instead of waited on.
 """
 from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import CancelledError
 
 from ..validation import BenchmarkError
 from .cells import CellError
 
-__all__ = ["CONNECT_TIMEOUT", "dask_map", "local_map"]
+__all__ = ["CONNECT_TIMEOUT", "WORKER_TIMEOUT", "dask_map", "local_map"]
 
 #: Seconds to wait for a Dask scheduler before saying it cannot be reached.
 CONNECT_TIMEOUT = 10
 
+#: Seconds a Dask sweep waits for a worker to appear (at the start, or after
+#: every worker has left) before it gives up.
+WORKER_TIMEOUT = 60
+
 _WORKER_BASE = None
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
 
 
-def _set_worker_base(base):
+def _watch_parent(parent: int) -> None:
+    while True:
+        if os.getppid() != parent:
+            os._exit(1)
+        time.sleep(0.5)
+
+
+def _die_with_parent(parent: int) -> None:
+    """End this worker when its parent dies, even by SIGKILL, which leaves the parent no
+    chance to clean up: at once through Linux's parent-death signal, and by a watching
+    thread elsewhere (or when a long call holds the interpreter, within seconds)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _init_worker(base, parent: int) -> None:
+    # Ctrl-C reaches the whole process group; the parent alone decides what it means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     global _WORKER_BASE
     _WORKER_BASE = base
 
@@ -26,7 +70,7 @@ def _run_with_worker_base(run_cell, config, cell):
     return run_cell(config, cell, _WORKER_BASE)
 
 
-def local_map(run_cell, config, todo, base, jobs: int = 1):
+def local_map(run_cell, config, todo, base, jobs: int = 1, on_note=None):
     """Run ``todo`` here (``jobs == 1``) or in ``jobs`` worker processes."""
     if jobs <= 1:
         for cell in todo:
@@ -35,23 +79,80 @@ def local_map(run_cell, config, todo, base, jobs: int = 1):
             except CellError as exc:
                 yield cell, exc
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    yield from _pool_map(run_cell, config, list(todo), base, jobs, on_note)
 
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_set_worker_base,
-                             initargs=(base,)) as pool:
-        futures = {pool.submit(_run_with_worker_base, run_cell, config, cell): cell
-                   for cell in todo}
+
+def _pool_map(run_cell, config, pending, base, jobs, on_note):
+    # When a worker dies, the cells the pool may have been computing are suspects: each
+    # is rerun alone, so a cell that kills every worker it meets fails by itself and the
+    # cells that shared a pool with it are not blamed.
+    while pending:
+        finished = set()
+        for cell, outcome in _run_pool(run_cell, config, pending, base, jobs):
+            finished.add(cell)
+            yield cell, outcome
+        pending = [cell for cell in pending if cell not in finished]
+        if not pending:
+            return
+        # dispatch follows submission order, and at most 2 * jobs + 1 cells are queued
+        # or running at once: the suspects are among the first unfinished ones
+        suspects, pending = pending[:2 * jobs + 1], pending[2 * jobs + 1:]
+        if on_note is not None:
+            on_note(f"a worker process died (killed by the operating system?); rerunning the "
+                    f"{len(suspects)} cell(s) it may have been computing one at a time")
+        for cell in suspects:
+            outcomes = list(_run_pool(run_cell, config, [cell], base, 1))
+            yield cell, outcomes[0][1] if outcomes else CellError(
+                cell.metric, cell.level, cell.seed,
+                "its worker process died even when it ran alone (out of memory?)")
+
+
+def _run_pool(run_cell, config, cells, base, jobs):
+    """Yield ``(cell, outcome)`` of ``cells`` from a pool of ``jobs`` workers, and stop
+    early if a worker dies (the cells not yielded are then undone)."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(cells)), initializer=_init_worker,
+                               initargs=(base, os.getpid()))
+    finished = False
+    try:
+        futures = {pool.submit(_run_with_worker_base, run_cell, config, cell): cell for cell in cells}
         for fut in as_completed(futures):
             try:
-                yield futures[fut], fut.result()
+                outcome = fut.result()
             except CellError as exc:
-                yield futures[fut], exc
+                outcome = exc
+            except BrokenProcessPool:
+                return
+            yield futures[fut], outcome
+        finished = True
+    finally:
+        _stop(pool, wait=finished)
+
+
+def _stop(pool, wait: bool) -> None:
+    """Shut ``pool`` down; unless it finished its work, end its workers now instead of
+    letting them compute queued cells that nobody will read."""
+    if wait:
+        pool.shutdown(wait=True)
+        return
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def dask_map(run_cell, config, todo, base, scheduler: str):
     """Run ``todo`` on the Dask cluster at ``scheduler``."""
     try:
-        from dask.distributed import Client, as_completed
+        from dask.distributed import Client, wait
     except ImportError:
         raise BenchmarkError(
             "--executor dask needs dask[distributed]: pip install 'entanglement-bench[dask]'"
@@ -59,13 +160,58 @@ def dask_map(run_cell, config, todo, base, scheduler: str):
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (ValueError, OSError, TimeoutError) as exc:
-        raise BenchmarkError(f"--scheduler {scheduler}: cannot use this Dask scheduler "
-                             f"({str(exc).splitlines()[0]})") from None
+        reason = str(exc).splitlines()[0]
+    else:
+        reason = None
+    if reason is not None:
+        # the half-built client closes itself when collected; collected later, inside the
+        # next Client's event-loop start, that close deadlocks (a library user's next sweep)
+        gc.collect()
+        raise BenchmarkError(f"--scheduler {scheduler}: cannot use this Dask scheduler ({reason})")
     with client:
+        _await_workers(client, scheduler)
         shared = client.scatter(base, broadcast=True)
         futures = {client.submit(run_cell, config, cell, shared, pure=False): cell for cell in todo}
-        for fut in as_completed(list(futures)):
-            try:
-                yield futures[fut], fut.result()
-            except CellError as exc:
-                yield futures[fut], exc
+        pending = set(futures)
+        alone_since = None
+        try:
+            while pending:
+                try:
+                    done, pending = wait(pending, timeout=1, return_when="FIRST_COMPLETED")
+                except TimeoutError:  # nothing finished within the second: check the workers
+                    done = set()
+                except CancelledError:  # the workers left, and the scattered base with them
+                    raise BenchmarkError(
+                        f"--scheduler {scheduler}: every Dask worker has left and the cluster lost "
+                        f"the cells' inputs; finished cells are kept, rerun with --resume") from None
+                for fut in done:
+                    yield futures[fut], _dask_outcome(fut, futures[fut])
+                if done or client.scheduler_info().get("workers"):
+                    alone_since = None
+                    continue
+                alone_since = alone_since or time.monotonic()
+                if time.monotonic() - alone_since > WORKER_TIMEOUT:
+                    raise BenchmarkError(
+                        f"--scheduler {scheduler}: every Dask worker has left and none came back "
+                        f"within {WORKER_TIMEOUT} s; finished cells are kept, rerun with --resume")
+        finally:
+            client.cancel(list(pending))
+
+
+def _dask_outcome(fut, cell):
+    try:
+        return fut.result()
+    except CellError as exc:
+        return exc
+    except Exception as exc:  # noqa: BLE001 - the cluster's failure (KilledWorker, ...), not the metric's
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        return CellError(cell.metric, cell.level, cell.seed,
+                         f"Dask: {type(exc).__name__}{': ' + detail if detail else ''}")
+
+
+def _await_workers(client, scheduler: str) -> None:
+    try:
+        client.wait_for_workers(1, timeout=WORKER_TIMEOUT)
+    except TimeoutError:
+        raise BenchmarkError(f"--scheduler {scheduler}: the Dask cluster has no worker "
+                             f"(waited {WORKER_TIMEOUT} s); start one with dask-worker {scheduler}") from None

@@ -10,6 +10,7 @@ makes the metrics' sweep-wide choices once, and returns one
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -204,12 +205,14 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
 
     for m in config.metrics:  # resolve every name up front: unknown names fail before any work
         get_metric(m)
-    attack_registry.get(config.attack)
     if executor not in ("local", "dask"):
         raise BenchmarkError(f"unknown executor {executor!r}; use local or dask")
     if base is None:
         base = base_representation(encodings=config.encodings, dataset=config.dataset,
                                    noise=config.noise)
+    attack = attack_registry.get(config.attack)
+    for level in {min(config.levels), max(config.levels)}:  # too wide an attack fails before any work
+        attack(base, level, attack_rng(config.seeds[0], config.attack))
     config, extras, notes = pid.prepare(config, base)
     for note in notes:
         if on_note is not None:
@@ -228,14 +231,18 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         else:
             todo.append(cell)
 
+    for note in store.notes() if store else []:
+        if on_note is not None:
+            on_note(note)
     errors = []
     if executor == "dask":
         stream = dask_map(run_cell, config, todo, base, scheduler)
     else:
-        stream = local_map(run_cell, config, todo, base, jobs)
+        stream = local_map(run_cell, config, todo, base, jobs, on_note=on_note)
     bar = tqdm(total=len(cells), initial=len(results), desc=f"{config.attack}",
                unit="cell", disable=not progress, leave=False)
-    with bar:
+    # closing: an interrupt stops the workers now, not when the generator is collected
+    with bar, contextlib.closing(stream):
         for cell, outcome in stream:
             bar.update(1)
             if isinstance(outcome, Exception):

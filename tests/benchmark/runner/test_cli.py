@@ -55,6 +55,7 @@ def test_script_entry_point_and_list():
     (["--attack", "noise", "--levels", "0,1e308"], "too large"),
     (["--attack", "noise", "--seeds", "1000000000"], "--seeds must be between 1 and 10000"),
     (["--attack", "noise", "--jobs", "100000"], "--jobs must be between"),
+    (["--attack", "+".join(["duplicate"] * 9), "--quick"], "makes 1280 latents; the limit is 1024"),
     # input that used to be accepted silently
     (["--attack", "noise", "--metrics", ""], "--metrics is empty"),
     (["--attack", "noise", "--metrics", " , "], "--metrics is empty"),

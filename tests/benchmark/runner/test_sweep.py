@@ -226,13 +226,14 @@ def test_resume_never_serves_a_value_of_other_code(root, tmp_path):
             "--out", str(tmp_path / "out"), "--no-progress"]
     subprocess.run(args, check=True, capture_output=True)
     plugin.write_text("def changing(rep, rng):\n    return 0.75\n")
-    subprocess.run(args + ["--resume"], check=True, capture_output=True)
+    resumed = subprocess.run(args + ["--resume"], check=True, capture_output=True, text=True)
     scores = pd.read_csv(tmp_path / "out/noise/scores.csv")
     assert set(scores[scores.metric == "changing"].score) == {0.75}
+    assert "stored cell(s) came from other code" in resumed.stderr
 
 
 @pytest.mark.parametrize("damage", ['{"fingerprint": 1}', "[1, 2, 3]", "{", ""])
-def test_damaged_or_ill_shaped_cells_are_recomputed(run_cli, tmp_path, damage):
+def test_damaged_or_ill_shaped_cells_are_recomputed_with_a_note(run_cli, tmp_path, damage, capsys):
     args = ["--attack", "noise", "--quick", "--seeds", "1", "--metrics", "mig",
             "--out", str(tmp_path)]
     assert run_cli(*args) == 0
@@ -242,5 +243,8 @@ def test_damaged_or_ill_shaped_cells_are_recomputed(run_cli, tmp_path, damage):
     cells[0].write_text(damage)
     data["result"] = {"scores": {"mig": "high"}, "seconds": 1.0}  # valid JSON, wrong shape
     cells[1].write_text(json.dumps(data))
+    capsys.readouterr()
     assert run_cli(*args, "--resume") == 0
     assert (tmp_path / "noise/scores.csv").read_bytes() == first
+    assert "note: 2 stored cell(s) were damaged (unreadable or ill-formed); recomputing them" \
+        in capsys.readouterr().err.splitlines()
