@@ -6,6 +6,16 @@ both sides, and take the mean absolute code difference over the batch as the
 feature vector; the label is the factor.  A scikit-learn
 ``LogisticRegression`` with default settings predicts the label; the score is
 its accuracy on a fresh evaluation set.
+
+:data:`REVIEW_SPEC` is the review of Carbonneau, Zaidi, Boilard & Gagnon (2022)'s
+"Z-diff" (ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/z_diff.py``,
+kwargs of ``src/experiments/config.py``): the same features and classifier with the
+review's sizes (batches of 200 pairs, 10,000 training and 5,000 evaluation points),
+its ``LogisticRegression(max_iter=10000)`` and ``scale=True`` (accuracies rescaled
+by ``(a - 1/K) / (1 - 1/K)`` so that chance is 0).  The review draws its pairs
+from the rows of a fixed table whose binned factor value matches (the value
+uniformly among the values at least two rows have); :func:`beta_vae_rows_score`
+does the same for a like-for-like comparison.
 """
 from __future__ import annotations
 
@@ -16,11 +26,19 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
 from benchmark.spec import MetricSpec
-from benchmark.validation import BenchmarkError, check_codes, check_positive_int, check_rng
+from benchmark.validation import (
+    BenchmarkError,
+    check_codes,
+    check_codes_factors,
+    check_positive_int,
+    check_rng,
+)
 
-from ._sampling import encode_batches, sample_batches, seed_from
+from ._factor_vae import scale_accuracy
+from ._sampling import bin_factors, encode_batches, row_batches, sample_batches, seed_from
 
-__all__ = ["SPEC", "beta_vae", "beta_vae_score", "features", "generate"]
+__all__ = ["REVIEW_SPEC", "SPEC", "beta_vae", "beta_vae_rows_score", "beta_vae_score", "features",
+           "generate"]
 
 #: Training points generated per vectorised encode call (bounds memory).
 _CHUNK = 2000
@@ -49,7 +67,8 @@ def features(codes_a, codes_b) -> np.ndarray:
     return np.mean(np.abs(codes_a - codes_b), axis=1)
 
 
-def beta_vae_score(features, labels, features_test, labels_test, *, random_state: int = 0) -> dict:
+def beta_vae_score(features, labels, features_test, labels_test, *, random_state: int = 0,
+                   max_iter: int = 100, scale: bool = False, num_factors: int | None = None) -> dict:
     """Fit the BetaVAE classifier on given features and score it.
 
     Parameters
@@ -60,6 +79,14 @@ def beta_vae_score(features, labels, features_test, labels_test, *, random_state
         Index of the factor held fixed for each feature vector.
     random_state : int
         Seed of the ``LogisticRegression``.
+    max_iter : int, default 100
+        Iterations of its solver (scikit-learn's default, disentanglement_lib's; the
+        review uses 10000).
+    scale : bool, default False
+        Rescale the accuracies by ``(a - 1/K) / (1 - 1/K)`` so that chance is 0 (the
+        review's ``scale=True``).
+    num_factors : int, optional
+        ``K`` for ``scale`` (default: largest label + 1).
 
     Returns
     -------
@@ -81,19 +108,28 @@ def beta_vae_score(features, labels, features_test, labels_test, *, random_state
         raise BenchmarkError(
             f"features and features_test differ in width ({x_train.shape[1]} != {x_eval.shape[1]})"
         )
+    max_iter = check_positive_int(max_iter, "max_iter")
     if np.unique(y_train).size < 2:
         # A classifier cannot be fitted on one class; predicting it is all there is.
         only = y_train[0]
-        return {"train_accuracy": 1.0, "eval_accuracy": float(np.mean(y_eval == only))}
-    model = LogisticRegression(random_state=random_state)
-    with warnings.catch_warnings():
-        # The reference uses the default 100 lbfgs iterations; keep that and stay quiet.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(x_train, y_train)
-    return {
-        "train_accuracy": float(np.mean(model.predict(x_train) == y_train)),
-        "eval_accuracy": float(np.mean(model.predict(x_eval) == y_eval)),
-    }
+        out = {"train_accuracy": 1.0, "eval_accuracy": float(np.mean(y_eval == only))}
+    else:
+        model = LogisticRegression(random_state=random_state, max_iter=max_iter)
+        with warnings.catch_warnings():
+            # disentanglement_lib stops lbfgs at the default 100 iterations, converged or
+            # not: keep that as the default and stay quiet.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(x_train, y_train)
+        out = {
+            "train_accuracy": float(np.mean(model.predict(x_train) == y_train)),
+            "eval_accuracy": float(np.mean(model.predict(x_eval) == y_eval)),
+        }
+    if scale:
+        if num_factors is None:
+            num_factors = int(max(np.max(y_train, initial=0), np.max(y_eval, initial=0))) + 1
+        num_factors = check_positive_int(num_factors, "num_factors")
+        out = {key: scale_accuracy(value, num_factors) for key, value in out.items()}
+    return out
 
 
 def _labels(labels, x, argname):
@@ -122,8 +158,73 @@ def generate(rep, num_points: int, batch_size: int, rng: np.random.Generator):
     return np.concatenate(feats), np.concatenate(labs)
 
 
+def _pair_features(codes, factors, num_points, batch_size, rng):
+    """``num_points`` feature vectors of pairs of table rows, and their labels."""
+    labels = rng.integers(0, factors.shape[1], size=num_points)
+    pairs = row_batches(factors, np.repeat(labels, batch_size), 2, rng).reshape(num_points, batch_size, 2)
+    feats = [features(codes[pairs[start:start + _CHUNK, :, 0]], codes[pairs[start:start + _CHUNK, :, 1]])
+             for start in range(0, num_points, _CHUNK)]
+    return np.concatenate(feats), labels
+
+
+def beta_vae_rows_score(codes, factors, rng, *, batch_size: int = 64, num_train: int = 10000,
+                        num_test: int = 5000, max_iter: int = 100, continuous_factors: bool = False,
+                        num_bins: int = 10, scale: bool = False) -> dict:
+    """BetaVAE metric of a fixed table of codes and factors, pairs drawn from its rows.
+
+    This is how the review computes "Z-diff" (``z_diff.py``): each pair is two
+    distinct rows sharing the (binned) value of the point's factor, drawn by
+    :func:`~metrics_baseline._sampling.row_batches`.  The review's parameters:
+    ``batch_size=200, num_train=10000, num_test=5000, max_iter=10000,
+    continuous_factors=True, num_bins=10, scale=True``.
+
+    Parameters
+    ----------
+    codes : ndarray of shape (n, L)
+    factors : ndarray of shape (n, K), integer
+    rng : int or numpy.random.Generator
+    batch_size, num_train, num_test : int
+        As in :func:`beta_vae`.
+    max_iter : int, default 100
+        Solver iterations of the classifier.
+    continuous_factors : bool, default False
+        Treat the factors as continuous, as the review does: min-max scale each one to
+        ``[0, 1]`` and bin it into ``num_bins`` equal-width bins
+        (:func:`~metrics_baseline._sampling.bin_factors`) before pairing rows.
+    num_bins : int, default 10
+    scale : bool, default False
+        Rescale the accuracies so that chance is 0.
+
+    Returns
+    -------
+    dict
+        ``train_accuracy`` and ``eval_accuracy`` (the headline).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> factors = np.random.default_rng(0).integers(0, 4, size=(500, 2))
+    >>> codes = factors + 0.05 * np.random.default_rng(1).standard_normal((500, 2))
+    >>> beta_vae_rows_score(codes, factors, 0, batch_size=10, num_train=200,
+    ...                     num_test=100)["eval_accuracy"]
+    1.0
+    """
+    codes, factors = check_codes_factors(codes, factors)
+    rng = check_rng(rng)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    num_train = check_positive_int(num_train, "num_train")
+    num_test = check_positive_int(num_test, "num_test")
+    if continuous_factors:
+        factors = bin_factors(factors, num_bins)
+    x_train, y_train = _pair_features(codes, factors, num_train, batch_size, rng)
+    seed = seed_from(rng)
+    x_test, y_test = _pair_features(codes, factors, num_test, batch_size, rng)
+    return beta_vae_score(x_train, y_train, x_test, y_test, random_state=seed, max_iter=max_iter,
+                          scale=bool(scale), num_factors=factors.shape[1])
+
+
 def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
-             num_test: int = 5000) -> dict:
+             num_test: int = 5000, max_iter: int = 100, scale: bool = False) -> dict:
     """BetaVAE metric of ``rep``.
 
     Parameters
@@ -134,6 +235,11 @@ def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
         Pairs averaged into one feature vector.
     num_train, num_test : int, default 10000 and 5000
         Feature vectors to fit the classifier on and to score it on.
+    max_iter : int, default 100
+        Solver iterations of the ``LogisticRegression``.
+    scale : bool, default False
+        Rescale the accuracies so that chance is 0 (the review's Z-diff,
+        :data:`REVIEW_SPEC`, sets it).
 
     Returns
     -------
@@ -153,10 +259,19 @@ def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
     x_train, y_train = generate(rep, num_train, batch_size, rng)
     seed = seed_from(rng)
     x_test, y_test = generate(rep, num_test, batch_size, rng)
-    return beta_vae_score(x_train, y_train, x_test, y_test, random_state=seed)
+    return beta_vae_score(x_train, y_train, x_test, y_test, random_state=seed, max_iter=max_iter,
+                          scale=bool(scale), num_factors=rep.space.num_factors)
 
 
 SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy",
                   family="intervention", display_name="BetaVAE",
                   target="modularity",
                   default=True, quick={"num_train": 1000, "num_test": 500})
+
+#: The review's "Z-diff": BetaVAE with the review's sizes, classifier iterations and scaling.
+REVIEW_SPEC = MetricSpec("z_diff", beta_vae, headline="eval_accuracy",
+                         family="intervention", display_name="Z-diff",
+                         target="modularity",
+                         params={"batch_size": 200, "num_train": 10000, "num_test": 5000,
+                                 "max_iter": 10000, "scale": True},
+                         quick={"num_train": 1000, "num_test": 500})

@@ -9,6 +9,15 @@ Explicitness: codes are standardised with the training mean and standard
 deviation; per factor a scikit-learn ``LogisticRegression`` (default settings)
 predicts the factor from all codes, scored by the one-vs-rest ROC-AUC averaged
 over classes (macro); the result is the mean over factors.
+
+The modularity of the 2022 review of Carbonneau, Zaidi, Boilard & Gagnon
+(ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/modularity.py``)
+is the same formula on informations of binned factors and codes; the options
+``num_bins=10, continuous_factors=True, binning="minmax"`` of
+:func:`modularity_score` reproduce it like for like (without test arrays the
+explicitness is not computed).  Where the review returns NaN (a code with no
+information about any factor, or a single factor) this implementation keeps
+disentanglement_lib's values (0 and 1).
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ from benchmark.information import discrete_mutual_info, discretize
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._mig import bin_codes_factors
 from ._parallel import fit_in_threads
 from ._sampling import train_test_codes
 
@@ -82,18 +92,36 @@ def explicitness_per_factor(x_train, y_train, x_test, y_test):
             roc_auc_ovr(y_test, model.predict_proba(x_test), model.classes_))
 
 
-def modularity_score(codes, factors, codes_test, factors_test, *, num_bins: int = 20,
-                     n_jobs: int | None = -1) -> dict:
+def modularity_score(codes, factors, codes_test=None, factors_test=None, *, num_bins: int = 20,
+                     n_jobs: int | None = -1, continuous_factors: bool = False,
+                     binning: str = "histogram") -> dict:
     """Modularity and explicitness of given codes and factors.
 
     The per-factor classifiers are fitted in parallel threads (``n_jobs``);
     the result does not depend on ``n_jobs``.
 
+    Parameters
+    ----------
+    codes : ndarray of shape (n, L)
+    factors : ndarray of shape (n, K), integer
+    codes_test, factors_test : ndarray, optional
+        Held-out arrays for the explicitness; without them only the modularity
+        is computed.
+    num_bins : int, default 20
+        Equal-width bins per code of the plug-in informations.
+    n_jobs : int or None, default -1
+    continuous_factors : bool, default False
+        Min-max scale and bin the factors into ``num_bins`` bins too, as the review does
+        (see :func:`metrics_baseline._mig.bin_codes_factors`); the modularity only.
+    binning : {"histogram", "minmax"}, default "histogram"
+        How the codes are binned: disentanglement_lib's ``histogram`` or the review's
+        ``minmax`` (:data:`metrics_baseline._mig.BINNINGS`).
+
     Returns
     -------
     dict
         ``modularity`` (the headline), ``explicitness`` (held-out AUC) and
-        ``explicitness_train``.
+        ``explicitness_train`` (the last two only with test arrays).
 
     Examples
     --------
@@ -102,6 +130,18 @@ def modularity_score(codes, factors, codes_test, factors_test, *, num_bins: int 
     >>> modularity_score(y.astype(float), y, y.astype(float), y)["modularity"]
     1.0
     """
+    if (codes_test is None) != (factors_test is None):
+        raise BenchmarkError("codes_test and factors_test go together: give both or neither")
+    if codes_test is None or continuous_factors or binning != "histogram":
+        code_labels, factor_labels = bin_codes_factors(
+            codes, factors, num_bins, continuous_factors=continuous_factors, binning=binning)
+        out = {"modularity": modularity_from_mi(discrete_mutual_info(code_labels, factor_labels))}
+        if codes_test is not None:
+            # the explicitness does not depend on the binning: today's path computes it
+            scores = modularity_score(codes, factors, codes_test, factors_test, num_bins=num_bins,
+                                      n_jobs=n_jobs)
+            out.update(explicitness=scores["explicitness"], explicitness_train=scores["explicitness_train"])
+        return out
     codes_train, factors_train = check_codes_factors(codes, factors)
     codes_test, factors_test = check_codes_factors(codes_test, factors_test)
     if codes_test.shape[1] != codes_train.shape[1] or factors_test.shape[1] != factors_train.shape[1]:
@@ -124,7 +164,8 @@ def modularity_score(codes, factors, codes_test, factors_test, *, num_bins: int 
 
 
 def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bins: int = 20,
-               n_jobs: int | None = -1) -> dict:
+               n_jobs: int | None = -1, continuous_factors: bool = False,
+               binning: str = "histogram") -> dict:
     """Modularity (the headline) and explicitness of ``rep``.
 
     Parameters
@@ -135,6 +176,9 @@ def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bi
     num_bins : int, default 20
         Histogram bins of the plug-in informations.
     n_jobs : int or None, default -1
+    continuous_factors : bool, default False
+    binning : {"histogram", "minmax"}, default "histogram"
+        See :func:`modularity_score`.
 
     Returns
     -------
@@ -151,7 +195,7 @@ def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bi
     rng = check_rng(rng)
     codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)
     return modularity_score(codes, factors, codes_test, factors_test, num_bins=num_bins,
-                            n_jobs=n_jobs)
+                            n_jobs=n_jobs, continuous_factors=continuous_factors, binning=binning)
 
 
 SPEC = MetricSpec("modularity", modularity, headline="modularity",

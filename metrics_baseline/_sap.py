@@ -11,6 +11,15 @@ factor's column.
 With discrete factors a single latent cannot linearly separate many classes,
 so SAP stays low for factors with many values even on a perfect
 representation; that is the reference's behaviour.
+
+The continuous variant is also the 2022 review's SAP (Carbonneau et al.,
+ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/sap.py`` with
+``regression=True``): its in-sample R^2 of a one-latent linear regression is
+the squared correlation used here, its factors are neither scaled nor binned
+on that path (``nb_bins`` is unused), and its gap is the same, so
+``sap_score(..., continuous_factors=True)`` reproduces it (to 1e-14 on the
+issue's reference arrays).  The one difference: a latent whose variance is at
+most 1e-12 scores 0 here, where the reference still correlates it.
 """
 from __future__ import annotations
 

@@ -112,13 +112,16 @@ def test_importing_the_core_imports_no_runner_attack_or_metric():
 @pytest.mark.parametrize("spec", BUILTIN_SPECS, ids=lambda s: s.name)
 def test_every_builtin_metric_is_called_the_same_way(spec):
     package = metrics_pid if spec in metrics_pid.SPECS else metrics_baseline
-    assert getattr(package, spec.name) is spec.func  # from <package> import <metric>
+    # a named variant (fixed params) is a spec of a metric that exists under its own name
+    name = spec.func.__name__ if spec.params else spec.name
+    assert getattr(package, name) is spec.func  # from <package> import <metric>
+    assert set(spec.params) <= set(inspect.signature(spec.func).parameters)
     params = list(inspect.signature(spec.func).parameters.values())
     assert [p.name for p in params[:2]] == ["rep", "rng"]
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params[2:])
     assert set(spec.quick) <= {p.name for p in params[2:]}
     # the array-level core follows one naming rule, and takes its options by keyword
-    core = getattr(package, spec.name.removesuffix("_fast") + "_score")
+    core = getattr(package, name.removesuffix("_fast") + "_score")
     core_params = inspect.signature(core).parameters.values()
     assert all(p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) for p in core_params)
     assert any(p.kind is p.KEYWORD_ONLY for p in core_params)

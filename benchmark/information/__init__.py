@@ -23,6 +23,13 @@ log-density kernel), ``_structure`` (factor-structure analysis), ``_knn``,
 ``_histogram`` and ``_threads``.
 """
 from ._choice import ESTIMATORS, equivalent, exact_applies, exact_is_reliable, informations, resolve_estimator
+from ._entropy import (
+    gaussian_entropy,
+    gaussian_total_correlation,
+    knn_entropy,
+    knn_total_correlation,
+    mixture_entropies,
+)
 from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
@@ -33,5 +40,7 @@ __all__ = [
     "ESTIMATORS", "Informations", "discrete_entropy", "equivalent", "discrete_mutual_info", "discretize",
     "exact_applies", "exact_is_reliable", "informations", "knn_informations",
     "knn_informations_from_codes", "knn_mutual_info",
-    "map_in_threads", "mixture_informations", "off_main_thread", "plugin_entropy", "resolve_estimator",
+    "map_in_threads", "off_main_thread", "mixture_informations", "plugin_entropy", "resolve_estimator",
+    "gaussian_entropy", "gaussian_total_correlation", "knn_entropy", "knn_total_correlation",
+    "mixture_entropies",
 ]

@@ -12,6 +12,7 @@ from pathlib import Path
 import attacks as attack_registry
 
 from ..factors import FactorSpace, builtin_names
+from ..spec import FAMILIES
 from ..validation import BenchmarkError
 from . import report
 from .io import OutputLock
@@ -158,11 +159,16 @@ def list_available() -> str:
         spec = attack_registry.get(name)
         levels = ", ".join(f"{v:g}" for v in spec.levels)
         lines.append(f"  {name:<12} {spec.description}\n  {'':<12} levels: {levels}")
-    lines.append("metrics (* = run by default):")
-    for name in metric_names():
-        spec = get_metric(name)
-        star = "*" if spec.default else " "
-        lines.append(f"  {star} {name:<14} headline: {spec.headline}")
+    lines.append("metrics by family (* = run by default):")
+    specs = [get_metric(name) for name in metric_names()]
+    for family in (*FAMILIES, None):
+        members = [spec for spec in specs if spec.family == family]
+        if members:
+            lines.append(f"  {family or 'other'}:")
+        for spec in members:
+            star = "*" if spec.default else " "
+            lines.append(f"  {star} {spec.name:<18} {spec.display_name:<22} headline: {spec.headline:<18} "
+                         f"target: {spec.target or '-'}")
     lines.append("datasets:")
     for name in builtin_names():
         space = FactorSpace.named(name)

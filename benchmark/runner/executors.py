@@ -12,6 +12,7 @@ and a Dask cluster that has no worker left is reported instead of waited on.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
@@ -110,25 +111,65 @@ def _pool_map(run_cell, config, pending, base, jobs, on_note):
 def _run_pool(run_cell, config, cells, base, jobs):
     """Yield ``(cell, outcome)`` of ``cells`` from a pool of ``jobs`` workers, and stop
     early if a worker dies (the cells not yielded are then undone)."""
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(cells)), initializer=_init_worker,
                                initargs=(base, os.getpid()))
     finished = False
     try:
-        futures = {pool.submit(_run_with_worker_base, run_cell, config, cell): cell for cell in cells}
-        for fut in as_completed(futures):
-            try:
-                outcome = fut.result()
-            except CellError as exc:
-                outcome = exc
-            except BrokenProcessPool:
-                return
-            yield futures[fut], outcome
+        with _signals_held() as deliver:
+            futures = {pool.submit(_run_with_worker_base, run_cell, config, cell): i
+                       for i, cell in enumerate(cells)}
+            waiting = set(futures)
+            while waiting:
+                done, waiting = wait(waiting, timeout=0.25, return_when=FIRST_COMPLETED)
+                deliver()
+                for fut in sorted(done, key=futures.get):
+                    try:
+                        outcome = fut.result()
+                    except CellError as exc:
+                        outcome = exc
+                    except BrokenProcessPool:
+                        return
+                    yield cells[futures[fut]], outcome
+                    deliver()
         finished = True
     finally:
         _stop(pool, wait=finished)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM while the main thread waits on a pool, and yield a function
+    that hands a held signal to its handler: raised asynchronously inside
+    concurrent.futures' locking, an interrupt can leave a lock taken and the exit hanging."""
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: None
+        return
+    held = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous_items = list(previous.items())
+
+    def restore():  # once: a handler that ran may have changed the handlers itself
+        while previous_items:
+            signal.signal(*previous_items.pop())
+
+    def deliver():
+        if not held:
+            return
+        restore()
+        handler = previous[held[0]]
+        if callable(handler):
+            handler(held[0], None)
+        elif handler == signal.SIG_DFL:
+            os.kill(os.getpid(), held[0])
+
+    try:
+        yield deliver
+    finally:
+        restore()
 
 
 def _stop(pool, wait: bool) -> None:

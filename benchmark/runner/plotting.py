@@ -17,6 +17,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from scipy import stats  # noqa: E402
 
+from ..spec import FAMILIES  # noqa: E402
 from .io import atomic_savefig  # noqa: E402
 from .registry import BUILTIN_SPECS  # noqa: E402
 
@@ -40,10 +41,11 @@ def _highlighted(specs: dict) -> list:
 
 def metric_colours(metrics, specs: dict) -> dict:
     """A colour per metric, stable across figures: built-ins fixed, plugins by name."""
-    palette = sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)
+    palette = (sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)
+               + sns.color_palette("pastel", 10))
     colours = {name: (0.0, 0.0, 0.0) for name in _highlighted(specs)}
     for i, name in enumerate(_BUILTIN_ORDER):
-        colours[name] = palette[i]
+        colours[name] = palette[i % len(palette)]
     extra = sorted(m for m in set(metrics) if m not in colours)
     for i, name in enumerate(extra):
         colours[name] = palette[(len(_BUILTIN_ORDER) + i) % len(palette)]
@@ -68,10 +70,36 @@ def metric_style(metric: str, rank: int, specs: dict) -> dict:
     return style
 
 
-def metric_order(metrics, specs: dict) -> list:
+def metric_order(metrics, specs: dict, *, by_family: bool = False) -> list:
+    """Metrics in their fixed order (the highlighted one, built-ins, plugins by name);
+    ``by_family`` groups them by family first (intervention, predictor, information,
+    then metrics without one)."""
     known = _highlighted(specs) + _BUILTIN_ORDER
     present = set(metrics)
-    return [m for m in known if m in present] + sorted(present - set(known))
+    order = [m for m in known if m in present] + sorted(present - set(known))
+    if by_family:
+        rank = {family: i for i, family in enumerate(FAMILIES)}
+        order.sort(key=lambda m: rank.get(_family(m, specs), len(FAMILIES)))
+    return order
+
+
+def _family(metric: str, specs: dict):
+    return specs[metric].family if metric in specs else None
+
+
+def draw_family_bands(ax, metrics, specs: dict, offset: float = 0.0):
+    """Separate the families of the rows ``metrics`` (top to bottom) by lines and name
+    them at the right of the axes; ``offset`` is the y of the first row's top edge."""
+    start = 0
+    for i in range(1, len(metrics) + 1):
+        if i < len(metrics) and _family(metrics[i], specs) == _family(metrics[start], specs):
+            continue
+        if i < len(metrics):
+            ax.axhline(offset + i, color="black", lw=1.6)
+        label = _family(metrics[start], specs) or "other"
+        ax.text(1.005, offset + (start + i) / 2, label, transform=ax.get_yaxis_transform(),
+                rotation=-90, ha="left", va="center", fontsize=9, style="italic")
+        start = i
 
 
 def styles_rank(metric: str) -> int:
@@ -201,7 +229,7 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
 def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
     """Heatmap of the relative drop (metric x attack) with the verdict in each cell."""
     sns.set_theme(style="white")
-    metrics = metric_order(table["metric"].unique(), specs)
+    metrics = metric_order(table["metric"].unique(), specs, by_family=True)
     attacks_ = list(dict.fromkeys(table["attack"]))
     values = table.pivot(index="metric", columns="attack", values="relative_drop").loc[metrics, attacks_]
     verdicts = table.pivot(index="metric", columns="attack", values="verdict").loc[metrics, attacks_]
@@ -213,6 +241,7 @@ def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
                 cbar_kws={"label": "relative drop of the score, level 0 → top level\n"
                                    "(positive: the score falls)"})
     ax.set_yticklabels([display_name(m, specs) for m in metrics], rotation=0)
+    draw_family_bands(ax, metrics, specs)
     ax.set_xlabel("attack")
     ax.set_ylabel("metric (headline score)")
     ax.set_title("Which metric detects which entanglement\n(red: score falls = detects; "
@@ -224,7 +253,7 @@ def report_card_figure(card: pd.DataFrame, specs: dict, path):
     """Metric x attack grid: green where the metric responds as an ideal metric of its
     target property would, red where it does not, grey where no answer is expected."""
     sns.set_theme(style="white")
-    metrics = metric_order(card["metric"].unique(), specs)
+    metrics = metric_order(card["metric"].unique(), specs, by_family=True)
     attacks_ = list(dict.fromkeys(card["attack"]))
     grid = card.set_index(["metric", "attack"])
     values = np.full((len(metrics), len(attacks_)), np.nan)
@@ -258,6 +287,7 @@ def report_card_figure(card: pd.DataFrame, specs: dict, path):
     ax.set_yticks(np.arange(len(metrics) + 1) - 0.5, minor=True)
     ax.grid(which="minor", color="white", linewidth=2)
     ax.tick_params(which="minor", length=0)
+    draw_family_bands(ax, metrics, specs, offset=-0.5)
     ax.set_xlabel("attack")
     ax.set_title("Report card: does each metric respond as an ideal metric of its target property "
                  "would?\n(cell: observed response, level 0 → top level; green: as expected, red: "

@@ -65,9 +65,9 @@ def test_file_plugin_runs_next_to_builtins(run_cli, tmp_path):
 
 def test_example_plugin_by_module_path(run_cli, tmp_path):
     assert run_cli("--attack", "rotation", "--quick", "--metrics", "mig",
-                   "--metric", "mig_sup:mig_sup", "--out", str(tmp_path)) == 0
+                   "--metric", "spearman_gap:spearman_gap", "--out", str(tmp_path)) == 0
     scores = pd.read_csv(tmp_path / "rotation/scores.csv")
-    assert "mig_sup" in set(scores.metric)
+    assert "spearman_gap" in set(scores.metric)
 
 
 @pytest.mark.parametrize("body, message", [
