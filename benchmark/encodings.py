@@ -8,7 +8,9 @@ own rows, so sample-based metrics see the data distribution; interventions
 """
 from __future__ import annotations
 
+import math
 import zipfile
+import zlib
 from functools import cached_property
 from pathlib import Path
 
@@ -27,6 +29,65 @@ ENCODING_KEYS = ("factors", "codes", "variances", "factor_names", "factor_sizes"
 #: Values one factor may take: look-ups index the factor's values, so a stray huge
 #: value would otherwise allocate gigabytes.
 MAX_FACTOR_VALUES = 1_000_000
+
+# Caps on an encodings file, checked on each member's .npy header before any array
+# is allocated: a small compressed file can claim a shape that needs terabytes.
+#: Rows of an encodings file; the largest public factor grids have about a million
+#: (dSprites 737,280, MPI3D 1,036,800).
+MAX_ROWS = 10_000_000
+#: Factors (columns of ``factors``) of an encodings file.
+MAX_FACTORS = 64
+#: Latents (columns of ``codes`` and ``variances``) of an encodings file; the same
+#: limit as ``attacks.MAX_LATENTS``, which benchmark does not import.
+MAX_LATENTS = 1024
+#: Bytes of one array of an encodings file (2 GiB): 1M rows of 256 float64 latents.
+MAX_ARRAY_BYTES = 2**31
+
+# Largest product of factor sizes whose every value combination has its own int64 key.
+_INT64_KEYS = 2**63
+
+
+def _radix_words(sizes) -> np.ndarray:
+    """``(K, W)`` int64 weights that pack a factor row into ``W`` exact int64 words.
+
+    Consecutive factors share a word while the product of their sizes fits an
+    int64 key; ``factors @ weights`` then cannot overflow, and the words, most
+    significant first, order rows lexicographically.  ``W == 1`` (the whole grid
+    fits) gives the plain mixed-radix key.
+
+    Examples
+    --------
+    >>> _radix_words((3, 4)).ravel().tolist()
+    [4, 1]
+    >>> _radix_words((2,) * 64).shape
+    (64, 2)
+    """
+    groups, span = [[]], 1
+    for k, size in enumerate(sizes):
+        if groups[-1] and span * size > _INT64_KEYS:
+            groups.append([])
+            span = 1
+        groups[-1].append(k)
+        span *= size
+    weights = np.zeros((len(sizes), len(groups)), dtype=np.int64)
+    for g, columns in enumerate(groups):
+        place = 1
+        for k in reversed(columns):
+            weights[k, g] = place
+            place *= sizes[k]
+    return weights
+
+
+def _row_keys(words: np.ndarray) -> np.ndarray:
+    """One sortable key per row of packed words (:func:`_radix_words`), equal exactly
+    when the factor rows are: the int64 word itself when there is one, else a void
+    scalar of the words."""
+    if words.shape[1] == 1:
+        return words[:, 0]
+    # big-endian unsigned bytes compare (memcmp) as the non-negative words do, so the
+    # void scalars sort and searchsorted lexicographically, like the single int64 key
+    packed = np.ascontiguousarray(words.astype(">u8"))
+    return packed.view(np.dtype((np.void, packed.shape[1] * 8))).reshape(-1)
 
 
 class EmpiricalFactorSpace(FactorSpace):
@@ -135,15 +196,20 @@ class TableRepresentation(Representation):
         super().__init__(space, codes.shape[1], name)
         self.codes = codes
         self.variances = variances
-        self._radix = np.cumprod([1] + list(space.sizes[:0:-1]))[::-1].astype(np.int64)
-        keys = factors @ self._radix
-        self._order = np.argsort(keys, kind="stable")
+        self._radix = _radix_words(space.sizes)
+        words = factors @ self._radix
+        keys = _row_keys(words)
+        if keys.dtype == np.int64:
+            self._order = np.argsort(keys, kind="stable")
+        else:
+            # stable like the argsort: duplicates keep table order, so both keys pick alike
+            self._order = np.lexsort(words.T[::-1])
         self._sorted_keys = keys[self._order]
 
     def _rows(self, y, rng) -> np.ndarray:
         """Table row for each factor vector; a random one among duplicates."""
         y = self.space.check_factors(y)
-        keys = y @ self._radix
+        keys = _row_keys(y @ self._radix)
         lo = np.searchsorted(self._sorted_keys, keys, side="left")
         hi = np.searchsorted(self._sorted_keys, keys, side="right")
         missing = hi == lo
@@ -178,8 +244,12 @@ class PosteriorTableRepresentation(TableRepresentation):
         other factors' values can single out a row, and with it this factor's
         value), so informations through other factors' latents are overstated.
         """
-        grid = int(np.prod(self.space.sizes, dtype=float))
-        return grid <= len(self.codes) and len(np.unique(self._sorted_keys)) == grid
+        # exact: a float product overflows to inf (and int() raises) past ~1e308 cells
+        grid = math.prod(self.space.sizes)
+        if grid > len(self.codes):
+            return False
+        keys = self._sorted_keys
+        return int(np.count_nonzero(keys[1:] != keys[:-1])) + 1 == grid
 
     def posterior(self, y, rng=None):
         """``(means, variances)`` of the posteriors of matching rows (first of duplicates
@@ -232,9 +302,71 @@ def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=
     return cls(factors, codes, variances, factor_names, factor_sizes)
 
 
+#: Corrupt, encrypted or oddly compressed zip members raise these while they are read.
+_UNREADABLE = (OSError, EOFError, zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError)
+
+
+def _npz_headers(path: Path, keys=None) -> dict:
+    """``{key: (shape, dtype)}`` of the arrays of an ``.npz``, from their ``.npy`` headers alone.
+
+    Only the first bytes of each member are decompressed, so a header that claims
+    a huge shape costs nothing.  ``keys`` restricts the members read.
+    """
+    headers = {}
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            # the key numpy.load gives the member, so caps apply to what data[key] would load
+            key = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            if keys is not None and key not in keys:
+                continue
+            with archive.open(info) as member:
+                try:
+                    version = np.lib.format.read_magic(member)
+                except ValueError:
+                    raise BenchmarkError(f"{path.name}: {key!r} is not a .npy array; save the arrays "
+                                         "with numpy.savez(path, factors=..., codes=...)") from None
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+                else:
+                    raise BenchmarkError(f"{path.name}: {key!r} has .npy format version "
+                                         f"{version[0]}.{version[1]}; only 1.0 and 2.0 are read")
+            headers[key] = (shape, dtype)
+    return headers
+
+
+def _check_array_size(filename: str, key: str, shape: tuple, dtype: np.dtype) -> None:
+    """Refuse, before it is allocated, an array beyond the caps of an encodings file."""
+    rows = shape[0] if shape else 1
+    # only 2-D columns are counted; other shapes are refused after loading, and the
+    # byte cap bounds what loading them costs
+    columns = shape[1] if len(shape) == 2 else 1
+    entries = math.prod(shape)
+    limits = {"factors": ((rows, MAX_ROWS, "rows"), (columns, MAX_FACTORS, "factors")),
+              "codes": ((rows, MAX_ROWS, "rows"), (columns, MAX_LATENTS, "latents")),
+              "variances": ((rows, MAX_ROWS, "rows"), (columns, MAX_LATENTS, "latents")),
+              "factor_names": ((entries, MAX_FACTORS, "entries"),),
+              "factor_sizes": ((entries, MAX_FACTORS, "entries"),),
+              "latents_classes": ((rows, MAX_ROWS, "rows"),)}.get(key, ())
+    for value, cap, what in limits:
+        if value > cap:
+            raise BenchmarkError(f"{filename}: {key!r} has shape {shape}, {value:,} {what}; "
+                                 f"at most {cap:,} {what} are read")
+    nbytes = entries * dtype.itemsize
+    if nbytes > MAX_ARRAY_BYTES:
+        raise BenchmarkError(f"{filename}: {key!r} has shape {shape} of {dtype}, {nbytes / 2**30:,.1f} GiB; "
+                             f"at most {MAX_ARRAY_BYTES / 2**30:g} GiB per array are read")
+
+
 def load_encodings(path) -> TableRepresentation:
     """Read an encodings ``.npz`` (keys: factors, codes, optional variances,
-    factor_names, factor_sizes) without pickle and validate it."""
+    factor_names, factor_sizes) without pickle and validate it.
+
+    Arrays beyond :data:`MAX_ROWS` rows, :data:`MAX_FACTORS` factors,
+    :data:`MAX_LATENTS` latents or :data:`MAX_ARRAY_BYTES` bytes are refused from
+    their headers, before they are loaded.
+    """
     path = Path(path)
     if not path.is_file():
         raise BenchmarkError(f"encodings file not found: {path}")
@@ -257,21 +389,27 @@ def load_encodings(path) -> TableRepresentation:
             if unknown:
                 raise BenchmarkError(
                     f"{path.name}: unexpected key(s) {unknown}; allowed: {', '.join(ENCODING_KEYS)}")
+            for key, (shape, dtype) in _npz_headers(path).items():
+                _check_array_size(path.name, key, shape, dtype)
             arrays = {k: data[k] for k in keys}
     except BenchmarkError:
         raise
+    except MemoryError as exc:
+        raise BenchmarkError(f"{path.name}: not enough memory to load it ({exc})") from None
     except ValueError as exc:
         if "pickle" in str(exc):
             raise BenchmarkError(
                 f"{path.name} holds Python objects, which are not loaded (no pickle); "
                 "save names as a fixed-width string array, e.g. np.array(names, dtype=str)") from None
         raise BenchmarkError(f"{path.name} is not a valid .npz file: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except _UNREADABLE as exc:
         raise BenchmarkError(f"{path.name} is not a readable .npz file: {exc}") from None
     try:
         rep = from_arrays(**arrays)
     except BenchmarkError as exc:
         raise BenchmarkError(f"{path.name}: {exc}") from None
+    except MemoryError as exc:
+        raise BenchmarkError(f"{path.name}: not enough memory to index the encodings ({exc})") from None
     rep.name = path.name
     return rep
 
@@ -298,8 +436,14 @@ def load_dsprites_factors(path) -> tuple[np.ndarray, tuple, tuple]:
         with np.load(path, allow_pickle=False) as data:
             if "latents_classes" not in data.files:
                 raise BenchmarkError(f"{path.name} has no 'latents_classes' array; is it the dSprites .npz?")
+            for key, (shape, dtype) in _npz_headers(path, {"latents_classes"}).items():
+                _check_array_size(path.name, key, shape, dtype)
             classes = np.asarray(data["latents_classes"])
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except BenchmarkError:
+        raise  # a ValueError too, but already one clear line
+    except MemoryError as exc:
+        raise BenchmarkError(f"{path.name}: not enough memory to load 'latents_classes' ({exc})") from None
+    except (ValueError, *_UNREADABLE) as exc:
         raise BenchmarkError(f"{path.name} is not a readable .npz file: {exc}") from None
     if classes.ndim != 2 or classes.shape[1] != len(DSPRITES_COLUMNS):
         raise BenchmarkError(

@@ -2,17 +2,24 @@
 (so an interrupted sweep resumes without losing them)."""
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import json
 import math
+import os
+import shutil
+import site
+import stat
+import sys
+import sysconfig
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from .io import atomic_write_json
 
-__all__ = ["Cell", "CellError", "CellStore", "code_digest"]
+__all__ = ["Cell", "CellError", "CellStore", "code_digest", "plugin_files"]
 
 #: The packages whose code can change a cell's value.
 _PACKAGES = ("benchmark", "attacks", "metrics_baseline", "metrics_pid")
@@ -29,22 +36,181 @@ def _package_digest() -> str:
     return h.hexdigest()
 
 
+#: Caps on what a plugin's digest reads, so a plugin kept in a big folder (a home
+#: directory) stays fast: a larger file counts by its name and size only, and files past
+#: the count are left out.  A plugin's own folder is far below both.
+_MAX_SOURCE_BYTES = 5 * 2**20
+_MAX_SOURCE_FILES = 1000
+#: Wrappers followed from a plugin to the code it runs; a longer chain is a cycle.
+_MAX_LAYERS = 100
+#: A cell file is a few hundred bytes; anything this large is not one.
+_MAX_CELL_BYTES = 16 * 2**20
+
+
 def code_digest(spec) -> str:
-    """A digest of the code a metric's cells come from: this project's packages (the
-    attacks, estimators and built-in metrics) and, for a plugin, the file that defines
-    it.  A cell stored under another digest is recomputed: nothing stale is served after
-    the code changes."""
+    """A digest of the code a metric's cells come from.
+
+    Every metric's digest covers this project's packages (the attacks,
+    estimators and built-in metrics); a built-in metric's is that alone.  A
+    plugin's digest adds its source files (see :func:`plugin_files`) and the
+    name of the function it runs.  A cell stored under another digest is
+    recomputed: nothing stale is served after the code changes.
+
+    Parameters
+    ----------
+    spec : MetricSpec
+        The metric.
+
+    Returns
+    -------
+    str
+        16 hexadecimal digits.
+    """
     h = hashlib.sha256(_package_digest().encode())
     if spec.source != "builtin":
-        try:
-            source = inspect.getsourcefile(spec.func)
-        except TypeError:  # a builtin or C function: nothing to read
-            source = None
-        if source and Path(source).is_file():
-            h.update(Path(source).read_bytes())
-        else:
+        files = plugin_files(spec)
+        if not files:  # nothing to read (a C function): its name is all we know
             h.update(spec.source.encode())
+        for layer in _layers(spec.func):
+            h.update(f"{getattr(layer, '__module__', '')}.{getattr(layer, '__qualname__', '')}".encode())
+        for path in files:
+            # the name, not the full path: a moved checkout keeps its stored cells
+            h.update(path.name.encode())
+            h.update(_read_source(path))
     return h.hexdigest()[:16]
+
+
+def plugin_files(spec) -> list[Path]:
+    """The source files whose change can change a plugin's value, in a fixed order.
+
+    The rule: the file the plugin's source names (``spec.source``: a
+    ``file.py:func`` path or a module), the files defining the function it runs
+    and every function it wraps (through ``functools.wraps`` decorators,
+    ``functools.partial``, bound methods and callable instances' classes),
+    then, for each of their folders outside the standard library and
+    site-packages, every ``.py`` file in the folder itself (not its
+    subfolders: a plugin's local helpers) and the file of every loaded module
+    (``sys.modules``) that lies in it or below (a helper package it imported).
+    Files above 5 MB count by name and size, and the list stops at 1,000 files.
+
+    Parameters
+    ----------
+    spec : MetricSpec
+        A plugin metric.
+
+    Returns
+    -------
+    list of Path
+        Resolved paths of regular files: the named ones first, then the
+        others sorted.
+    """
+    named = [_spec_file(spec.source)]
+    for func in (spec.func, getattr(spec, "details", None)):
+        named += [_source_file(layer) for layer in _layers(func)]
+    named = list(dict.fromkeys(p for p in named if p is not None))
+    found, loaded = set(), _loaded_files()
+    for folder in {p.parent for p in named if not _in_library(p)}:
+        found.update(_real(p) for p in folder.glob("*.py"))
+        found.update(p for p in loaded if p.is_relative_to(folder))
+    others = sorted(p for p in found - set(named) if not _in_library(p) and _regular_size(p) is not None)
+    return (named + others)[:_MAX_SOURCE_FILES]
+
+
+def _layers(func) -> list:
+    """``func`` and every callable it hands the work to, outermost first."""
+    layers = []
+    while func is not None and len(layers) < _MAX_LAYERS and not any(func is f for f in layers):
+        layers.append(func)
+        if isinstance(func, functools.partial):
+            func = func.func
+        elif inspect.ismethod(func):
+            func = func.__func__
+        elif getattr(func, "__wrapped__", None) is not None:  # what inspect.unwrap follows
+            func = func.__wrapped__
+        elif not (inspect.isroutine(func) or inspect.isclass(func)):
+            func = type(func)  # a callable instance: its class holds the code
+        else:
+            func = None
+    return layers
+
+
+def _source_file(obj) -> Path | None:
+    """The regular file defining ``obj``, or None (a builtin, a C extension)."""
+    try:
+        source = inspect.getsourcefile(obj)
+    except (TypeError, AttributeError):  # a builtin, or a class whose module is not in sys.modules
+        source = None
+    if source is None and inspect.isclass(obj):
+        # a file plugin is not in sys.modules: its classes are found through their methods
+        source = next((f.__code__.co_filename for f in vars(obj).values() if inspect.isfunction(f)), None)
+    return _regular(source)
+
+
+def _spec_file(source: str) -> Path | None:
+    """The file ``spec.source`` names: ``path/file.py:func``, ``package.module:func``,
+    ``entry point module:func`` or a module name (:func:`~.registry.register_metric`)."""
+    target = source.removeprefix("entry point ").rpartition(":")[0] or source
+    if target.endswith(".py") or os.sep in target:
+        return _regular(target)
+    # the module is loaded by now; importing it here could run a package's code
+    return _regular(getattr(sys.modules.get(target), "__file__", None))
+
+
+def _regular(path) -> Path | None:
+    if not isinstance(path, str) or _regular_size(path) is None:
+        return None
+    return _real(path)
+
+
+def _loaded_files() -> list[Path]:
+    files = (getattr(m, "__file__", None) for m in list(sys.modules.values()))
+    return [_real(f) for f in files if isinstance(f, str) and f.endswith(".py")]
+
+
+def _real(path) -> Path:
+    # os.path.realpath, unlike Path.resolve in Python 3.11, does not raise on a symlink loop
+    return Path(os.path.realpath(path))
+
+
+@lru_cache(maxsize=None)
+def _library_folders() -> tuple[Path, ...]:
+    paths = sysconfig.get_paths()
+    folders = [paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths]
+    # some virtualenv versions ship a site module without getsitepackages
+    folders += [*getattr(site, "getsitepackages", list)(), site.getusersitepackages()]
+    return tuple({_real(f) for f in folders})
+
+
+def _in_library(path: Path) -> bool:
+    """Whether ``path`` belongs to the standard library or an installed package
+    (of this interpreter or, by folder name, of any other environment)."""
+    return bool({"site-packages", "dist-packages"} & set(path.parts)) \
+        or any(path.is_relative_to(folder) for folder in _library_folders())
+
+
+def _regular_size(path) -> int | None:
+    """The size of ``path`` if it is a regular file (after symlinks), else None.
+
+    Checked before any read: reading a FIFO blocks forever and a device such as
+    ``/dev/zero`` never ends.
+    """
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # missing, a dangling symlink, a NUL in the name
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
+
+def _read_source(path: Path) -> bytes:
+    size = _regular_size(path)
+    if size is None:  # gone since it was listed
+        return b"missing"
+    if size > _MAX_SOURCE_BYTES:
+        return f"{size} bytes".encode()
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b"unreadable"
 
 
 def _well_formed(result) -> bool:
@@ -106,12 +272,19 @@ class CellStore:
     def load(self, cell: Cell, code: str = ""):
         """The stored result of ``cell`` computed by code of digest ``code``, or None."""
         path = self.path(cell)
-        if not path.exists():
+        if not os.path.lexists(path):
             return None
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError):
-            data = None
+        # only a small regular file is read: a FIFO would block, /dev/zero never end
+        size = _regular_size(path)
+        data = None
+        if size is not None and size <= _MAX_CELL_BYTES:
+            try:
+                with open(path, "rb") as f:
+                    raw = f.read(_MAX_CELL_BYTES + 1)  # a file still growing is not a cell either
+                if len(raw) <= _MAX_CELL_BYTES:
+                    data = json.loads(raw)
+            except (OSError, ValueError, RecursionError):  # RecursionError: absurdly nested JSON
+                pass
         if not isinstance(data, dict) or not isinstance(data.get("fingerprint"), str) \
                 or not _well_formed(data.get("result")):
             self.skipped["damaged"] += 1
@@ -131,10 +304,31 @@ class CellStore:
                 for reason, count in self.skipped.items() if count]
 
     def save(self, cell: Cell, result: dict, code: str = "") -> None:
-        atomic_write_json(self.path(cell), {"fingerprint": self.fingerprint, "cell": cell.key,
-                                            "code": code, "result": result})
+        path = self.path(cell)
+        _remove_unless_regular(path)  # a file cannot be renamed over a directory
+        atomic_write_json(path, {"fingerprint": self.fingerprint, "cell": cell.key,
+                                 "code": code, "result": result})
 
     def clear(self) -> None:
         if self.directory.exists():
             for p in self.directory.glob("*.json"):
-                p.unlink()
+                _remove(p)
+
+
+def _remove_unless_regular(path: Path) -> None:
+    """Remove whatever damaged thing sits at ``path`` (a folder, a FIFO, a symlink),
+    leaving a regular file to be replaced atomically."""
+    try:
+        regular = stat.S_ISREG(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if not regular:
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Remove ``path``, a folder included: it lies in the sweep's own ``.cells`` folder."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)

@@ -17,7 +17,8 @@ from ..validation import BenchmarkError
 from . import report
 from .io import OutputLock
 from .registry import default_metric_names, get_metric, metric_names
-from .sweep import SweepConfig, base_representation, run_sweep
+from .signals import Interrupted, Terminated
+from .sweep import SweepConfig, base_representation, check_attack, run_sweep
 
 __all__ = ["build_parser", "main", "parse_levels", "parse_param"]
 
@@ -35,6 +36,11 @@ MAX_LEVELS = 1000
 MAX_SEEDS = 10000
 MAX_LEVEL = 1e6
 MAX_JOBS = 256
+MAX_NOISE = 1e6
+#: Cells of one metric in one attack's sweep (levels x seeds).
+MAX_CELLS = 100_000
+#: Sample sizes a ``--param num_*`` may ask for.
+MAX_SAMPLES = 10_000_000
 
 
 def parse_levels(text: str) -> tuple:
@@ -48,7 +54,7 @@ def parse_levels(text: str) -> tuple:
             if len(parts) != 3:
                 raise ValueError
             start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
-            if not 1 <= count <= MAX_LEVELS:
+            if not 1 <= count <= MAX_LEVELS or not np.isfinite([start, stop]).all():
                 raise ValueError
             levels = tuple(float(v) for v in np.linspace(start, stop, count))
         else:
@@ -100,6 +106,33 @@ def check_param_name(spec, param: str) -> None:
                              f"it takes: {', '.join(accepted) or 'none'}")
 
 
+def check_param_value(spec, param: str, value) -> None:
+    """Refuse a ``--param`` value of the wrong kind for the parameter's default (an
+    integer size given 2.5, ``true`` or NaN; a sample size beyond :data:`MAX_SAMPLES`),
+    before any work: every cell would fail the same way."""
+    import math
+
+    try:
+        default = inspect.signature(spec.func).parameters[param].default
+    except (TypeError, ValueError, KeyError):
+        return
+    where = f"--param {spec.name}.{param}={json.dumps(value)}"
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BenchmarkError(f"{where}: must be finite")
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise BenchmarkError(f"{where}: must be true or false")
+    elif isinstance(default, int) and default is not None:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BenchmarkError(f"{where}: must be an integer (default {default})")
+    elif isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BenchmarkError(f"{where}: must be a number (default {default:g})")
+    if param.startswith("num_") and isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and not 1 <= value <= MAX_SAMPLES:
+        raise BenchmarkError(f"{where}: must be between 1 and {MAX_SAMPLES:,}")
+
+
 def failure_lines(errors, cells_per_metric: int) -> list[str]:
     """One line per failed cell, or one per metric that failed identically on every cell."""
     by_metric = {}
@@ -118,8 +151,13 @@ def failure_lines(errors, cells_per_metric: int) -> list[str]:
     return lines
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, like every other refusal, not the usage block
+        raise BenchmarkError(f"{message} (see --help)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="run_protocol.py",
         description="Sweep an entanglement attack on a representation and score every "
                     "level with UniBound and the baseline disentanglement metrics.",
@@ -128,17 +166,20 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(an attacked representation has at most {attack_registry.MAX_LATENTS} latents)")
     p.add_argument("--levels", help="a,b,c or start:stop:count (default: the attack's own grid; "
                                     f"at most {MAX_LEVELS} levels, each at most {MAX_LEVEL:g})")
-    p.add_argument("--dataset", default="dsprites", help="factor space (default: dsprites)")
+    p.add_argument("--dataset", help="factor space (default: dsprites; not with --encodings)")
     p.add_argument("--metrics", help="comma list of registered metrics, or 'all' "
                                      "(default: the protocol's default set)")
     p.add_argument("--metric", action="append", default=[], metavar="SPEC",
                    help="extra metric: path/to/file.py:func or package.module:func (repeatable)")
     p.add_argument("--param", action="append", default=[], metavar="METRIC.NAME=VALUE",
-                   help="override a metric parameter, e.g. mig.num_bins=30 (repeatable)")
+                   help="override a metric parameter, e.g. mig.num_bins=30 (repeatable; sample "
+                        f"sizes num_* at most {MAX_SAMPLES:,})")
     p.add_argument("--seeds", type=int, default=3,
-                   help=f"number of seeds (default: 3, at most {MAX_SEEDS})")
-    p.add_argument("--noise", type=float, default=0.1,
-                   help="noise of the ideal representation in value spacings (default: 0.1)")
+                   help=f"number of seeds (default: 3, at most {MAX_SEEDS}; levels x seeds at most "
+                        f"{MAX_CELLS:,})")
+    p.add_argument("--noise", type=float,
+                   help="noise of the ideal representation in value spacings (default: 0.1, at most "
+                        f"{MAX_NOISE:g}; not with --encodings)")
     p.add_argument("--encodings", metavar="FILE.npz",
                    help="score your own encodings (keys: factors, codes, optional variances)")
     p.add_argument("--out", default="results", help="output directory (default: results)")
@@ -183,8 +224,10 @@ def resolve_attacks(text: str) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise BenchmarkError("--attack is empty")
-    for name in names:
-        attack_registry.get(name)
+    names = [attack_registry.get(name).name for name in names]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise BenchmarkError(f"--attack names {', '.join(twice)} more than once")
     return names
 
 
@@ -211,27 +254,32 @@ def resolve_metrics(args) -> list[str]:
     return names
 
 
-def _run_attacks(args, out, attack_names, metrics, plugin_specs, metric_params, base):
+def sweep_config(args, name, metrics, plugin_specs, metric_params) -> SweepConfig:
+    """The sweep of attack ``name`` that the command line asks for."""
+    spec = attack_registry.get(name)
+    levels = parse_levels(args.levels) if args.levels else (
+        spec.quick_levels if args.quick else spec.levels)
+    return SweepConfig(
+        attack=spec.name, levels=levels,
+        # plugins run in worker processes by their spec, so pass the spec, not the name
+        metrics=tuple(plugin_specs.get(m, m) for m in metrics),
+        seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
+        quick=args.quick, encodings=args.encodings, metric_params=metric_params)
+
+
+def _run_attacks(args, out, configs, base):
     """Sweep every attack, write its outputs and the multi-attack ones: ``(failures, sweeps)``."""
     failures = []
     sweeps = {}
-    for name in attack_names:
+    for name, config in configs.items():
         spec = attack_registry.get(name)
-        levels = parse_levels(args.levels) if args.levels else (
-            spec.quick_levels if args.quick else spec.levels)
-        config = SweepConfig(
-            attack=spec.name, levels=levels,
-            # plugins run in worker processes by their spec, so pass the spec, not the name
-            metrics=tuple(plugin_specs.get(m, m) for m in metrics),
-            seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
-            quick=args.quick, encodings=args.encodings, metric_params=metric_params)
         attack_dir = out / spec.name.replace("+", "_then_")
         result = run_sweep(
             config, base=base, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
             executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress,
             on_note=lambda note: print(f"note: {note}", file=sys.stderr))
         for line in failure_lines(result.errors, len(config.levels) * len(config.seeds)):
-            prefix = f"{spec.name}: " if len(attack_names) > 1 else ""
+            prefix = f"{spec.name}: " if len(configs) > 1 else ""
             print(f"error: {prefix}{line}", file=sys.stderr)
         failures.extend(result.errors)
         for line in report.write_attack_outputs(attack_dir, result):
@@ -261,6 +309,14 @@ def run(args) -> int:
         raise BenchmarkError("--executor dask needs --scheduler ADDRESS")
     if args.scheduler and args.executor != "dask":
         raise BenchmarkError("--scheduler is for --executor dask; add it, or drop --scheduler")
+    if args.encodings and (args.dataset is not None or args.noise is not None):
+        raise BenchmarkError("--encodings brings its own factors and codes; drop --dataset and --noise")
+    args.dataset = "dsprites" if args.dataset is None else args.dataset
+    args.noise = 0.1 if args.noise is None else args.noise
+    if not 0 <= args.noise <= MAX_NOISE:  # NaN fails this too
+        raise BenchmarkError(f"--noise must be between 0 and {MAX_NOISE:g}, got {args.noise:g}")
+    if not str(args.out).strip():
+        raise BenchmarkError("--out is empty; name an output directory")
     attack_names = resolve_attacks(args.attack)
     metrics = resolve_metrics(args)
     plugin_specs = {get_metric(s).name: s for s in args.metric}
@@ -272,6 +328,7 @@ def run(args) -> int:
             raise BenchmarkError(f"--param {text}: metric {spec.name!r} is not in this run "
                                  f"({', '.join(metrics)})")
         check_param_name(spec, param)
+        check_param_value(spec, param, value)
         if param in metric_params.get(spec.name, {}):
             raise BenchmarkError(f"--param {spec.name}.{param} is given twice")
         metric_params.setdefault(spec.name, {})[param] = value
@@ -279,6 +336,14 @@ def run(args) -> int:
         raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")
     # the same for every attack: built, and a bad encodings file refused, once and first
     base = base_representation(encodings=args.encodings, dataset=args.dataset, noise=args.noise)
+    configs = {name: sweep_config(args, name, metrics, plugin_specs, metric_params)
+               for name in attack_names}
+    for config in configs.values():  # every attack checked before any of them runs
+        if len(config.levels) * len(config.seeds) > MAX_CELLS:
+            raise BenchmarkError(f"{len(config.levels)} levels x {len(config.seeds)} seeds is "
+                                 f"{len(config.levels) * len(config.seeds):,} cells per metric; "
+                                 f"at most {MAX_CELLS:,}")
+        check_attack(config, base)
 
     out = Path(args.out)
     if len(parse_levels(args.levels) if args.levels else (0, 1)) < 2:
@@ -290,8 +355,7 @@ def run(args) -> int:
         raise BenchmarkError(f"--out {out}: cannot create the output directory "
                              f"({exc.strerror or exc})") from None
     with OutputLock(out):  # a second run into the same --out refuses instead of overwriting
-        failures, sweeps = _run_attacks(args, out, attack_names, metrics, plugin_specs,
-                                        metric_params, base)
+        failures, sweeps = _run_attacks(args, out, configs, base)
     if failures:
         print(f"error: {len(failures)} cell(s) failed; the other results were written",
               file=sys.stderr)
@@ -311,25 +375,20 @@ def join_negative_levels(argv: list[str]) -> list[str]:
     return out
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled as an interrupt: finished cells are kept, workers are stopped."""
-
-
 def _on_signal(signum, frame):
     # The first signal starts the clean stop; more of them must not interrupt that stop.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    raise Terminated() if signum == signal.SIGTERM else Interrupted()
 
 
 def main(argv=None) -> int:
-    argv = join_negative_levels(list(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(argv)
     handlers = {}
     if threading.current_thread() is threading.main_thread():
         handlers = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return run(args)
+        argv = join_negative_levels(list(sys.argv[1:] if argv is None else argv))
+        return run(build_parser().parse_args(argv))
     except BenchmarkError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -338,6 +397,7 @@ def main(argv=None) -> int:
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
+        handlers = {}  # stay deaf to more signals while the process exits
         what = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(f"{what}: finished cells are kept; rerun with --resume to continue", file=sys.stderr)
         return 143 if isinstance(exc, Terminated) else 130

@@ -60,8 +60,10 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _init_worker(base, parent: int) -> None:
-    # Ctrl-C reaches the whole process group; the parent alone decides what it means.
+    # Ctrl-C reaches the whole process group; the parent alone decides what it means,
+    # and ends a worker with SIGTERM, whose handler a forked worker would inherit.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
     global _WORKER_BASE
     _WORKER_BASE = base
@@ -178,12 +180,12 @@ def _stop(pool, wait: bool) -> None:
     if wait:
         pool.shutdown(wait=True)
         return
-    pool.shutdown(wait=False, cancel_futures=True)
     terminate = getattr(pool, "terminate_workers", None)  # Python >= 3.14
     if terminate is not None:
         terminate()
         return
-    processes = list((getattr(pool, "_processes", None) or {}).values())
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
+    pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:

@@ -17,6 +17,7 @@ import metrics_pid
 
 from ..spec import MetricSpec
 from ..validation import BenchmarkError
+from .signals import is_signal
 
 __all__ = ["ENTRY_POINT_GROUP", "BUILTIN_SPECS", "default_metric_names", "get_metric",
            "load_entry_points", "load_plugin", "metric_names", "register_metric",
@@ -128,6 +129,11 @@ def get_metric(name: str) -> MetricSpec:
                          "(or a plugin as path/to/file.py:function or package.module:function)")
 
 
+def _unless_signal(exc) -> None:
+    if is_signal(exc):  # the user's Ctrl-C while a plugin imports stops the run as usual
+        raise exc
+
+
 def load_plugin(spec: str) -> MetricSpec:
     """Load a metric from ``path/to/file.py:func`` or ``package.module:func``.
 
@@ -150,12 +156,14 @@ def load_plugin(spec: str) -> MetricSpec:
         module = importlib.util.module_from_spec(module_spec)
         try:
             module_spec.loader.exec_module(module)
-        except (Exception, SystemExit) as exc:  # a plugin cannot end the run by exiting
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a plugin cannot end the run
+            _unless_signal(exc)
             raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
     else:
         try:
             module = importlib.import_module(target)
-        except (Exception, SystemExit) as exc:
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            _unless_signal(exc)
             raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
     func = getattr(module, attr, None)
     if func is None or not callable(func):

@@ -30,9 +30,10 @@ from .cells import Cell, CellError, CellStore, code_digest
 from .executors import dask_map, local_map
 from .registry import get_metric
 from .seeding import attack_rng, metric_rng
+from .signals import is_signal
 
 __all__ = ["SCORE_COLUMNS", "TIMING_COLUMNS", "SweepConfig", "SweepResult", "base_representation",
-           "cells_of", "run_cell", "run_sweep"]
+           "check_attack", "cells_of", "run_cell", "run_sweep"]
 
 SCORE_COLUMNS = ["attack", "level", "seed", "metric", "key", "score"]
 TIMING_COLUMNS = ["attack", "level", "seed", "metric", "seconds"]
@@ -153,10 +154,32 @@ def run_cell(config: SweepConfig, cell: Cell, base) -> dict:
     except (Exception, SystemExit) as exc:  # a plugin's sys.exit() is its failure, not the run's
         raise CellError(metric.name, cell.level, cell.seed,
                         f"{type(exc).__name__}: {exc}") from exc
+    except KeyboardInterrupt as exc:
+        if is_signal(exc):
+            raise
+        raise CellError(metric.name, cell.level, cell.seed,
+                        "KeyboardInterrupt raised by the metric itself (no Ctrl-C was pressed)") from exc
     result = {"scores": scores, "seconds": time.perf_counter() - start}
     if details is not None:
         result["details"] = details
     return result
+
+
+def check_attack(config: SweepConfig, base) -> None:
+    """Build the attack at the sweep's lowest and highest level once, so an attack that
+    cannot be built there (too many latents, numbers out of range) fails in one line
+    naming the attack and level before any work."""
+    import numpy as np
+
+    attack = attack_registry.get(config.attack)
+    for level in sorted({min(config.levels), max(config.levels)}):
+        try:
+            with np.errstate(all="ignore"):
+                attack(base, level, attack_rng(config.seeds[0], config.attack))
+        except BenchmarkError as exc:
+            text = str(exc)
+            raise BenchmarkError(text if text.startswith("attack ") else
+                                 f"attack {config.attack!r} at level {level:g}: {text}") from None
 
 
 def cells_of(config: SweepConfig) -> list[Cell]:
@@ -210,9 +233,7 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     if base is None:
         base = base_representation(encodings=config.encodings, dataset=config.dataset,
                                    noise=config.noise)
-    attack = attack_registry.get(config.attack)
-    for level in {min(config.levels), max(config.levels)}:  # too wide an attack fails before any work
-        attack(base, level, attack_rng(config.seeds[0], config.attack))
+    check_attack(config, base)
     config, extras, notes = pid.prepare(config, base)
     for note in notes:
         if on_note is not None:

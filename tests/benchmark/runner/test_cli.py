@@ -64,11 +64,35 @@ def test_script_entry_point_and_list():
     (["--attack", "noise", "--metrics", "mig", "--param", "mig.num_bins=5",
       "--param", "mig.num_bins=6"], "given twice"),
     (["--attack", "noise", "--scheduler", "tcp://127.0.0.1:1"], "--scheduler is for --executor dask"),
+    # found by a hostile tester: refused up front, in one line, with exit status 2
+    (["--attack", "noise", "--seeds", "abc"], "invalid int value: 'abc'"),
+    (["--attack", "noise,noise"], "--attack names noise more than once"),
+    (["--attack", "noise", "--noise", "1e200"], "--noise must be between 0 and"),
+    (["--attack", "noise", "--levels", "0:inf:3"], "--levels must be"),
+    (["--attack", "noise", "--param", "mig.num_bins=2.5"], "must be an integer"),
+    (["--attack", "noise", "--param", "mig.num_bins=NaN"], "must be finite"),
+    (["--attack", "noise", "--param", "mig.num_bins=true"], "must be an integer"),
+    (["--attack", "noise", "--param", "mig.num_samples=1000000000000"], "must be between 1 and"),
+    (["--attack", "warp", "--levels", "0,1e6"], "attack 'warp' at level 1e+06"),
+    (["--attack", "noise," + "+".join(["duplicate"] * 9), "--quick"], "makes 1280 latents"),
+    (["--attack", "noise", "--levels", "0:1:1000", "--seeds", "10000"], "cells per metric; at most"),
 ])
 def test_bad_input_gets_one_clear_line(run_cli, args, message, tmp_path, capsys):
     assert run_cli(*args, "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_contradicting_or_empty_flags_are_refused(run_cli, grid_table, tmp_path, capsys):
+    factors, codes, variances = grid_table()
+    path = tmp_path / "enc.npz"
+    np.savez(path, factors=factors, codes=codes, variances=variances)
+    for extra in (["--dataset", "mpi3d"], ["--noise", "3"]):
+        assert run_cli("--attack", "noise", "--encodings", str(path), *extra,
+                       "--out", str(tmp_path / "o")) == 2
+        assert "drop --dataset and --noise" in capsys.readouterr().err
+    assert run_cli("--attack", "noise", "--out", "") == 2
+    assert capsys.readouterr().err.strip() == "error: --out is empty; name an output directory"
 
 
 def test_unwritable_output_directory_gets_one_clear_line(run_cli, tmp_path, capsys):
@@ -106,17 +130,6 @@ def test_unknown_attack_from_a_shell_exits_nonzero():
 def test_parse_levels():
     assert parse_levels("0:1:5") == (0.0, 0.25, 0.5, 0.75, 1.0)
     assert parse_levels("2,0,1") == (0.0, 1.0, 2.0)
-
-
-def test_a_boolean_is_not_a_sample_size(run_cli, tmp_path, capsys):
-    # JSON true is a bool, and bool is an int in Python: refused by name, the run's other
-    # results written, exit 1 (a metric failure)
-    assert run_cli("--attack", "noise", "--quick", "--seeds", "1", "--metrics", "mig,beta_vae",
-                   "--param", "mig.num_bins=true", "--out", str(tmp_path)) == 1
-    err = capsys.readouterr().err
-    assert "num_bins must be an integer >= 1, got True" in err
-    scores = pd.read_csv(tmp_path / "noise/scores.csv")
-    assert set(scores.metric) == {"beta_vae"}
 
 
 def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):

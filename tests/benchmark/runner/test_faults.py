@@ -30,6 +30,12 @@ PLUGINS = {
             time.sleep(0.4)
             return 0.5
     """,
+    "long.py": """
+        import time
+        def long(rep, rng):
+            time.sleep(300)
+            return 0.5
+    """,
     "die.py": """
         import os, signal, time
         from pathlib import Path
@@ -124,6 +130,17 @@ def test_signal_stops_workers_keeps_cells_and_resume_completes(plugins, sig, sta
     resumed = start(plugins, "slow.py:slow", "--jobs", "2", "--resume")
     assert resumed.wait(timeout=120) == 0, resumed.stderr.read()
     assert (plugins / "out/noise/scores.csv").read_bytes() == uninterrupted(plugins, "slow.py:slow")
+
+
+def test_an_interrupt_ends_workers_in_the_middle_of_a_cell(plugins):
+    # cells of five minutes: the run must end long before the cells would, workers gone
+    proc = start(plugins, "long.py:long", "--jobs", "2")
+    assert wait_for(lambda: len(children(proc.pid)) == 2)
+    workers = children(proc.pid)
+    time.sleep(1)  # the workers are inside their first cell
+    os.killpg(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert not any(alive(w) for w in workers)
 
 
 def test_workers_end_when_the_parent_is_killed(plugins):

@@ -74,6 +74,8 @@ def test_example_plugin_by_module_path(run_cli, tmp_path):
     ("def bad(rep, rng):\n    raise RuntimeError('boom')\n", "RuntimeError: boom"),
     ("def bad(rep, rng):\n    return float('nan')\n", "returned nan"),
     ("def bad(rep, rng):\n    return 'high'\n", "returned str"),
+    # a KeyboardInterrupt that no Ctrl-C caused is the plugin's failure, not a reason to stop
+    ("def bad(rep, rng):\n    raise KeyboardInterrupt\n", "raised by the metric itself"),
 ])
 def test_failing_plugin_keeps_the_other_results(run_cli, tmp_path, capsys, body, message):
     plugin = write_plugin(tmp_path, body, name=f"bad_{abs(hash(body))}.py")
@@ -87,6 +89,14 @@ def test_failing_plugin_keeps_the_other_results(run_cli, tmp_path, capsys, body,
     assert "Traceback" not in err
     scores = pd.read_csv(out / "noise/scores.csv")
     assert set(scores.metric) == {"mig"} and len(scores) == 4  # 4 quick levels x 1 seed
+
+
+def test_a_plugin_raising_keyboardinterrupt_at_import_is_bad_input(run_cli, tmp_path, capsys):
+    plugin = write_plugin(tmp_path, "raise KeyboardInterrupt\n", name="kbi_import.py")
+    assert run_cli("--attack", "noise", "--quick", "--metric", f"{plugin}:f",
+                   "--out", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "failed to import: KeyboardInterrupt()" in err
 
 
 def test_register_metric_decorator_and_plugin_errors(tmp_path):
