@@ -85,7 +85,8 @@ class OutputLock:
                 if owner is not None and owner != os.getpid() and _alive(owner):
                     raise BenchmarkError(
                         f"another run (process {owner}) is writing {self.path.parent}; wait for "
-                        "it to finish or give this one another --out") from None
+                        f"it to finish or give this one another --out (if process {owner} is not "
+                        f"a run, remove {self.path})") from None
                 self.path.unlink(missing_ok=True)  # left by a run that no longer exists
                 continue
             with os.fdopen(fd, "w") as f:

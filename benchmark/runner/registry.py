@@ -177,7 +177,8 @@ def load_plugin(spec: str) -> MetricSpec:
             f"metric plugin {spec!r} is named {name!r} like an existing metric; rename the "
             "function or give it a metric_name attribute")
     metric = MetricSpec(name, func, getattr(func, "headline", name),
-                        target=getattr(func, "target", None), source=spec)
+                        target=getattr(func, "target", None), family=getattr(func, "family", None),
+                        source=spec)
     _METRICS[name] = metric
     _PLUGINS[spec] = metric
     return metric
