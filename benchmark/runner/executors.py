@@ -73,16 +73,17 @@ def _run_with_worker_base(run_cell, config, cell):
     return run_cell(config, cell, _WORKER_BASE)
 
 
-def local_map(run_cell, config, todo, base, jobs: int = 1, on_note=None):
-    """Run ``todo`` here (``jobs == 1``) or in ``jobs`` worker processes."""
-    if jobs <= 1:
+def local_map(run_cell, config, todo, base, jobs: int = 1, on_note=None, isolate: bool = False):
+    """Run ``todo`` here (``jobs == 1``) or in ``jobs`` worker processes (at least one
+    when ``isolate``: the cells' code must not be able to end this process)."""
+    if jobs <= 1 and not isolate:
         for cell in todo:
             try:
                 yield cell, run_cell(config, cell, base)
             except CellError as exc:
                 yield cell, exc
         return
-    yield from _pool_map(run_cell, config, list(todo), base, jobs, on_note)
+    yield from _pool_map(run_cell, config, list(todo), base, max(jobs, 1), on_note)
 
 
 def _pool_map(run_cell, config, pending, base, jobs, on_note):
@@ -101,13 +102,15 @@ def _pool_map(run_cell, config, pending, base, jobs, on_note):
         # or running at once: the suspects are among the first unfinished ones
         suspects, pending = pending[:2 * jobs + 1], pending[2 * jobs + 1:]
         if on_note is not None:
-            on_note(f"a worker process died (killed by the operating system?); rerunning the "
+            on_note(f"a worker process died (the operating system killed it, or a metric ended "
+                    f"it); rerunning the "
                     f"{len(suspects)} cell(s) it may have been computing one at a time")
         for cell in suspects:
             outcomes = list(_run_pool(run_cell, config, [cell], base, 1))
             yield cell, outcomes[0][1] if outcomes else CellError(
                 cell.metric, cell.level, cell.seed,
-                "its worker process died even when it ran alone (out of memory?)")
+                "its worker process died even when it ran alone (the metric ended its process, "
+                "or the operating system killed it, e.g. out of memory)")
 
 
 def _run_pool(run_cell, config, cells, base, jobs):

@@ -259,7 +259,10 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     if executor == "dask":
         stream = dask_map(run_cell, config, todo, base, scheduler)
     else:
-        stream = local_map(run_cell, config, todo, base, jobs, on_note=on_note)
+        # a plugin runs in a worker process even with jobs=1: one that ends its process
+        # (os._exit, a crash in native code) then fails its cells instead of the run
+        isolate = any(get_metric(m).source != "builtin" for m in config.metrics)
+        stream = local_map(run_cell, config, todo, base, jobs, on_note=on_note, isolate=isolate)
     bar = tqdm(total=len(cells), initial=len(results), desc=f"{config.attack}",
                unit="cell", disable=not progress, leave=False)
     # closing: an interrupt stops the workers now, not when the generator is collected

@@ -36,6 +36,11 @@ PLUGINS = {
             time.sleep(300)
             return 0.5
     """,
+    "osexit.py": """
+        import os
+        def osexit(rep, rng):
+            os._exit(9)
+    """,
     "die.py": """
         import os, signal, time
         from pathlib import Path
@@ -223,3 +228,15 @@ def test_dask_losing_every_worker_is_reported_and_keeps_finished_cells(run_cli, 
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "every Dask worker has left" in err[0]
     assert stored_cells(plugins) >= 2
+
+
+def test_a_plugin_that_ends_its_process_fails_alone_even_without_jobs(plugins):
+    # a plugin runs in a worker process even with --jobs 1, so os._exit ends only the worker
+    cmd = [sys.executable, str(ROOT / "run_protocol.py"), "--attack", "noise", "--levels", "0,1",
+           "--seeds", "1", "--metrics", "mig", "--metric", str(plugins / "osexit.py:osexit"),
+           "--out", str(plugins / "out"), "--no-progress"]
+    done = subprocess.run(cmd, cwd=plugins, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "worker process died" in done.stderr
+    scores = (plugins / "out/noise/scores.csv").read_text().splitlines()
+    assert len(scores) == 1 + 2 and all(",mig," in line for line in scores[1:])
