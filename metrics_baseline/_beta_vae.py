@@ -269,6 +269,8 @@ SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy",
                   default=True, quick={"num_train": 1000, "num_test": 500})
 
 #: The review's "Z-diff": BetaVAE with the review's sizes, classifier iterations and scaling.
+#: The review bins factors into 10 bins and fixes a bin; this fixes an exact value (equal
+#: for factors of at most 10 values; :func:`beta_vae_rows_score` takes the review's binning).
 REVIEW_SPEC = MetricSpec("z_diff", beta_vae, headline="eval_accuracy",
                          family="intervention", display_name="Z-diff",
                          target="modularity",

@@ -328,6 +328,8 @@ SPEC = MetricSpec("factor_vae", factor_vae, headline="eval_accuracy",
                   quick={"num_train": 1000, "num_test": 500, "num_variance_estimate": 2000})
 
 #: The review's "Z-min Variance": FactorVAE with the review's sizes, threshold and scaling.
+#: The review bins factors into 10 bins and fixes a bin; this fixes an exact value (equal
+#: for factors of at most 10 values; :func:`factor_vae_rows_score` takes the review's binning).
 REVIEW_SPEC = MetricSpec("z_min_var", factor_vae, headline="eval_accuracy",
                          family="intervention", display_name="Z-min Var",
                          target="modularity",

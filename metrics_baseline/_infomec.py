@@ -18,7 +18,9 @@ continuous latents:
   factors) maps to 0 and 1 to 1; InfoC: the same per factor over the active
   latents, with ``1/L_active``;
 * InfoE: per factor, an unpenalised multinomial logistic regression with
-  class-balanced weights (lbfgs, 100 iterations) on all standardised latents,
+  class-balanced weights (lbfgs, 100 iterations) on all standardised latents
+  (for a binary factor scikit-learn fits the equivalent binomial model, which
+  may stop at a slightly different point than the reference's 2-class softmax),
   scored by its in-sample log loss ``CE``; InfoE is the mean over factors of
   ``(ln C - CE) / ln C``, ``C`` the factor's number of values.
 
@@ -33,7 +35,7 @@ Behaviour of the reference, followed here as the definition:
   entropy; the two agree for uniform factors only.  The reference fits that
   null model; this module uses its closed form (the fit agrees to ~1e-15).
 * The NMI divides a nearest-neighbour estimate by a plug-in entropy, so an
-  entry can exceed 1 by ~1e-4 on near-perfect codes; InfoM and InfoC only use
+  entry can exceed 1 by up to ~5e-4 on near-perfect codes; InfoM and InfoC only use
   ratios of NMIs, so this is not clipped.
 * The chance value of InfoM and InfoC is not 0: on codes independent of the
   factors the NMIs are estimator noise, and the largest share of noise is well

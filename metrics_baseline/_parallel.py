@@ -11,8 +11,22 @@ __all__ = ["fit_in_threads"]
 # Parallel runs; before Python 3.14 one filter list is shared by every thread, so with
 # several fits in threads at once (a forest inside each) the check fires spuriously.  No
 # scikit-learn configuration is ever changed here, so there is nothing it could lose.
-warnings.filterwarnings("ignore", message=r"`sklearn\.utils\.parallel\.delayed` should be used",
-                        category=UserWarning)
+_SPURIOUS = "`sklearn.utils.parallel.delayed` should be used"
+warnings.filterwarnings("ignore", message=_SPURIOUS.replace(".", r"\."), category=UserWarning)
+# The filter alone is not enough: each of scikit-learn's threaded calls resets the shared
+# filter list for a moment (catch_warnings + resetwarnings), and a warning raised in that
+# moment is shown.  The display hook is not reset (catch_warnings restores what it saved),
+# so the message is also dropped there.
+_show = warnings.showwarning
+
+
+def _showwarning(message, category, filename, lineno, file=None, line=None):
+    if issubclass(category, UserWarning) and str(message).startswith(_SPURIOUS):
+        return
+    _show(message, category, filename, lineno, file, line)
+
+
+warnings.showwarning = _showwarning
 
 
 def fit_in_threads(func, items, n_jobs: int | None = -1) -> list:

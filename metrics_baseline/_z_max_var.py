@@ -2,9 +2,14 @@
 
 The metric of the Relevance Factor VAE paper as implemented by the review of
 Carbonneau, Zaidi, Boilard & Gagnon (2022), ubisoft/ubisoft-laforge-disentanglement-metrics,
-``src/metrics/z_max_var.py``; the defaults are the review's experiment kwargs
+``src/metrics/z_max_var.py``; the sizes are the review's experiment kwargs
 (``src/experiments/config.py``): batches of 200, 800 training and 800 evaluation
 votes, 10,000 codes for the global variances, ``std_threshold=0.02``, ``scale=True``.
+The review also bins every factor into 10 bins (``continuous_factors=True,
+nb_bins=10``), so its batches hold a *bin* of the other factors fixed; here the
+protocol holds their exact values fixed (the factors are discrete grids), which
+agrees for factors of at most 10 values and gives purer batches above that (the
+array core takes ``continuous_factors=True, num_bins=10`` for the review's way).
 
 FactorVAE's majority vote turned around: in each batch ONE factor varies and
 all the others are held fixed, and the batch votes for the active dimension of
