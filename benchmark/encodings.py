@@ -147,6 +147,7 @@ class TableRepresentation(Representation):
     def __init__(self, factors, codes, variances=None, factor_names=None, factor_sizes=None,
                  name="encodings"):
         codes = check_codes(codes, "codes")
+        _check_magnitude(codes, "codes")
         factors = check_factor_array(factors, integer_dtype=True)
         for array, argname in ((codes, "codes"), (factors, "factors")):
             if array.shape[1] == 0:
@@ -187,6 +188,7 @@ class TableRepresentation(Representation):
                     "every factor needs at least two")
         if variances is not None:
             variances = check_codes(variances, "variances")
+            _check_magnitude(variances, "variances")
             if variances.shape != codes.shape:
                 raise BenchmarkError(
                     f"variances must have the shape of codes {codes.shape}, got {variances.shape}")
@@ -268,6 +270,18 @@ class PosteriorTableRepresentation(TableRepresentation):
         else:
             pick = np.sort(rng.choice(len(rows), size=int(n), replace=False))
         return rows[pick], self.codes[pick], self.variances[pick]
+
+
+#: The largest magnitude of a code or variance: the metrics square codes and sum
+#: squares, which overflows float64 from about 1e154 on (scores silently wrong).
+MAX_MAGNITUDE = 1e100
+
+
+def _check_magnitude(values: np.ndarray, argname: str) -> None:
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    if largest > MAX_MAGNITUDE:
+        raise BenchmarkError(f"{argname} reach {largest:.3g} in magnitude; at most {MAX_MAGNITUDE:g} "
+                             f"(rescale them)")
 
 
 def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=None):

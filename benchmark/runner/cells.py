@@ -69,8 +69,7 @@ def code_digest(spec) -> str:
     h = hashlib.sha256(_package_digest().encode())
     if spec.source != "builtin":
         files = plugin_files(spec)
-        if not files:  # nothing to read (a C function): its name is all we know
-            h.update(spec.source.encode())
+        h.update(spec.source.encode())  # all there is to know of a C function
         for layer in _layers(spec.func):
             h.update(f"{getattr(layer, '__module__', '')}.{getattr(layer, '__qualname__', '')}".encode())
         for path in files:
@@ -90,7 +89,11 @@ def plugin_files(spec) -> list[Path]:
     then, for each of their folders outside the standard library and
     site-packages, every ``.py`` file in the folder itself (not its
     subfolders: a plugin's local helpers) and the file of every loaded module
-    (``sys.modules``) that lies in it or below (a helper package it imported).
+    (``sys.modules``) that lies in it or below (a helper package it imported);
+    and the file of every loaded module outside the standard library,
+    site-packages and this project's packages, wherever it lies (a helper the
+    plugin imported from another folder).  Data files a plugin reads are not
+    covered.
     Files above 5 MB count by name and size, and the list stops at 1,000 files.
 
     Parameters
@@ -112,6 +115,9 @@ def plugin_files(spec) -> list[Path]:
     for folder in {p.parent for p in named if not _in_library(p)}:
         found.update(_real(p) for p in folder.glob("*.py"))
         found.update(p for p in loaded if p.is_relative_to(folder))
+    project = [Path(__file__).resolve().parents[2] / package for package in _PACKAGES]
+    found.update(p for p in loaded if not _in_library(p)
+                 and not any(p.is_relative_to(folder) for folder in project))
     others = sorted(p for p in found - set(named) if not _in_library(p) and _regular_size(p) is not None)
     return (named + others)[:_MAX_SOURCE_FILES]
 

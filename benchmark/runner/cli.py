@@ -43,6 +43,14 @@ MAX_CELLS = 100_000
 MAX_SAMPLES = 10_000_000
 
 
+def comma_list(text: str, flag: str) -> list[str]:
+    """The items of a comma list; an empty item between commas (a typo) is refused."""
+    items = [t.strip() for t in text.split(",")]
+    if any(items) and not all(items):
+        raise BenchmarkError(f"{flag} has an empty item: {text!r}")
+    return [t for t in items if t]
+
+
 def parse_levels(text: str) -> tuple:
     """``a,b,c`` or ``start:stop:count`` (inclusive, evenly spaced)."""
     import numpy as np
@@ -58,7 +66,7 @@ def parse_levels(text: str) -> tuple:
                 raise ValueError
             levels = tuple(float(v) for v in np.linspace(start, stop, count))
         else:
-            levels = tuple(float(v) for v in text.split(",") if v.strip())
+            levels = tuple(float(v) for v in comma_list(text, "--levels"))
     except ValueError:
         raise BenchmarkError(
             f"--levels must be a,b,c or start:stop:count with 1 to {MAX_LEVELS} levels, "
@@ -221,7 +229,7 @@ def list_available() -> str:
 def resolve_attacks(text: str) -> list[str]:
     if text == "all":
         return attack_registry.names()
-    names = [t.strip() for t in text.split(",") if t.strip()]
+    names = comma_list(text, "--attack")
     if not names:
         raise BenchmarkError("--attack is empty")
     names = [attack_registry.get(name).name for name in names]
@@ -237,7 +245,7 @@ def resolve_metrics(args) -> list[str]:
     elif args.metrics == "all":
         names = metric_names()
     else:
-        names = [t.strip() for t in args.metrics.split(",") if t.strip()]
+        names = comma_list(args.metrics, "--metrics")
         if not names:
             raise BenchmarkError("--metrics is empty; leave it out for the default set, or "
                                  "name metrics (see --list)")
@@ -357,8 +365,9 @@ def run(args) -> int:
     with OutputLock(out):  # a second run into the same --out refuses instead of overwriting
         failures, sweeps = _run_attacks(args, out, configs, base)
     if failures:
-        print(f"error: {len(failures)} cell(s) failed; the other results were written",
-              file=sys.stderr)
+        written = sum(len(r.scores) for r in sweeps.values())
+        rest = "the other results were written" if written else "no result could be written"
+        print(f"error: {len(failures)} cell(s) failed; {rest}", file=sys.stderr)
         return 1
     return 0
 

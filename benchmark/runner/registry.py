@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 import warnings
 
 import metrics_baseline
@@ -129,6 +130,35 @@ def get_metric(name: str) -> MetricSpec:
                          "(or a plugin as path/to/file.py:function or package.module:function)")
 
 
+def _check_import_survives(spec: str, load) -> None:
+    """Import a plugin once in a forked child first: a plugin that ends its process while
+    importing (``os._exit``, a crash in native code) would otherwise end the run without
+    a word, since plugins are imported here, before any work, to check the command."""
+    if not hasattr(os, "fork"):
+        return
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: quiet, and done as soon as the import is
+        try:
+            os.close(read)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.dup2(devnull, 2)
+            load()
+        except BaseException:  # noqa: BLE001 - the parent imports it again and reports
+            pass
+        finally:
+            os.write(write, b"1")
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        survived = pipe.read(1) == b"1"
+    _, status = os.waitpid(pid, 0)
+    if not survived:
+        raise BenchmarkError(f"metric plugin {spec!r} ended its process while importing "
+                             f"(exit status {os.waitstatus_to_exitcode(status)})")
+
+
 def _unless_signal(exc) -> None:
     if is_signal(exc):  # the user's Ctrl-C while a plugin imports stops the run as usual
         raise exc
@@ -154,12 +184,16 @@ def load_plugin(spec: str) -> MetricSpec:
         modname = "entanglement_bench_plugin_" + os.path.splitext(os.path.basename(target))[0]
         module_spec = importlib.util.spec_from_file_location(modname, target)
         module = importlib.util.module_from_spec(module_spec)
+        _check_import_survives(spec, lambda: module_spec.loader.exec_module(
+            importlib.util.module_from_spec(module_spec)))
         try:
             module_spec.loader.exec_module(module)
         except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a plugin cannot end the run
             _unless_signal(exc)
             raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
     else:
+        if target not in sys.modules:
+            _check_import_survives(spec, lambda: importlib.import_module(target))
         try:
             module = importlib.import_module(target)
         except (Exception, SystemExit, KeyboardInterrupt) as exc:

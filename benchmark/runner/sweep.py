@@ -151,18 +151,24 @@ def run_cell(config: SweepConfig, cell: Cell, base) -> dict:
     try:
         scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), params,
                                      quick=config.quick, details=cell.seed == config.seeds[0])
-    except (Exception, SystemExit) as exc:  # a plugin's sys.exit() is its failure, not the run's
-        raise CellError(metric.name, cell.level, cell.seed,
-                        f"{type(exc).__name__}: {exc}") from exc
-    except KeyboardInterrupt as exc:
+    except BaseException as exc:  # a plugin's sys.exit() or odd exception is its failure, not the run's
         if is_signal(exc):
             raise
-        raise CellError(metric.name, cell.level, cell.seed,
-                        "KeyboardInterrupt raised by the metric itself (no Ctrl-C was pressed)") from exc
+        if isinstance(exc, KeyboardInterrupt):
+            detail = "KeyboardInterrupt raised by the metric itself (no Ctrl-C was pressed)"
+        else:
+            detail = f"{type(exc).__name__}: {one_line(str(exc))}"
+        raise CellError(metric.name, cell.level, cell.seed, detail) from None
     result = {"scores": scores, "seconds": time.perf_counter() - start}
     if details is not None:
         result["details"] = details
     return result
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` as one line of at most ``limit`` characters (a failure is reported in one line)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def check_attack(config: SweepConfig, base) -> None:

@@ -265,3 +265,17 @@ def test_resume_recomputes_a_folder_a_fifo_and_a_device_in_place_of_cells(run_cl
     for path in cells:
         assert path.is_file() and not path.is_symlink()
         assert json.loads(path.read_text())["result"]["scores"]
+
+
+def test_a_helper_imported_from_another_folder_is_covered(tmp_path, load):
+    helper = write(tmp_path / "ext/far_helper_mod.py", "VALUE = 0.25\n")
+    plugin = write(tmp_path / "p/uses_far.py", f"""
+        import sys
+        sys.path.insert(0, {str(helper.parent)!r})
+        import far_helper_mod
+
+        def uses_far(rep, rng):
+            return far_helper_mod.VALUE
+    """)
+    spec = load(plugin, "uses_far")
+    assert changes_digest(spec, helper, "VALUE = 0.75\n")

@@ -99,6 +99,15 @@ def test_a_plugin_raising_keyboardinterrupt_at_import_is_bad_input(run_cli, tmp_
     assert err.count("\n") == 0 and "failed to import: KeyboardInterrupt()" in err
 
 
+@pytest.mark.parametrize("status", [0, 3])
+def test_a_plugin_ending_its_process_at_import_is_bad_input(run_cli, tmp_path, capsys, status):
+    plugin = write_plugin(tmp_path, f"import os\nos._exit({status})\n", name=f"exits_{status}.py")
+    assert run_cli("--attack", "noise", "--quick", "--metric", f"{plugin}:f",
+                   "--out", str(tmp_path / "out")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"ended its process while importing (exit status {status})" in err
+
+
 def test_register_metric_decorator_and_plugin_errors(tmp_path):
     @register_metric("unit_test_metric", headline="value")
     def unit_test_metric(rep, rng):
