@@ -226,6 +226,14 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
     _save(fig, path)
 
 
+def _percent(value: float, sign: bool = False) -> str:
+    """A relative change as a percentage; beyond 1000 % (a score that starts near 0, such
+    as a total correlation) the digits say nothing more."""
+    if abs(value) > 10:
+        return f"{'+' if sign and value > 0 else '-' if value < 0 else ''}>1000%"
+    return f"{value:+.0%}" if sign else f"{value:.0%}"
+
+
 def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
     """Heatmap of the relative drop (metric x attack) with the verdict in each cell."""
     sns.set_theme(style="white")
@@ -233,8 +241,11 @@ def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
     attacks_ = list(dict.fromkeys(table["attack"]))
     values = table.pivot(index="metric", columns="attack", values="relative_drop").loc[metrics, attacks_]
     verdicts = table.pivot(index="metric", columns="attack", values="verdict").loc[metrics, attacks_]
-    annot = values.map(lambda v: f"falls {v:.0%}" if v >= 0 else f"rises {-v:.0%}") + "\n" + verdicts
-    limit = max(0.25, float(np.nanmax(np.abs(values.to_numpy()))))
+    annot = values.map(lambda v: f"falls {_percent(v)}" if v >= 0 else f"rises {_percent(-v)}") \
+        + "\n" + verdicts
+    # colours saturate at 100 %: a score starting near 0 (a total correlation) would
+    # otherwise stretch the scale until every other cell looks white
+    limit = min(1.0, max(0.25, float(np.nanmax(np.abs(values.to_numpy())))))
     fig, ax = plt.subplots(figsize=(1.5 * len(attacks_) + 2.5, 0.65 * len(metrics) + 1.8))
     sns.heatmap(values, annot=annot, fmt="", cmap="RdBu_r", center=0, vmin=-limit, vmax=limit,
                 linewidths=0.5, ax=ax, annot_kws={"fontsize": 8},
@@ -263,8 +274,8 @@ def report_card_figure(card: pd.DataFrame, specs: dict, path):
             if (m, a) not in grid.index:
                 continue
             row = grid.loc[(m, a)]
-            change = {"flat": "", "moves": f"{row['relative_change']:+.0%}"}.get(
-                row["observed"], f"{abs(row['relative_change']):.0%}")
+            change = {"flat": "", "moves": _percent(row["relative_change"], sign=True)}.get(
+                row["observed"], _percent(abs(row["relative_change"])))
             text[i, j] = f"{row['observed']} {change}".strip()
             if row["agrees"]:
                 values[i, j] = 1.0 if row["agrees"] == "true" else 0.0
