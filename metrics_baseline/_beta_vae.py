@@ -34,8 +34,9 @@ from benchmark.validation import (
     check_rng,
 )
 
+from ._binning import review_bins
 from ._factor_vae import scale_accuracy
-from ._sampling import bin_factors, encode_batches, row_batches, sample_batches, seed_from
+from ._sampling import encode_batches, row_batches, sample_batches, seed_from
 
 __all__ = ["REVIEW_SPEC", "SPEC", "beta_vae", "beta_vae_rows_score", "beta_vae_score", "features",
            "generate"]
@@ -190,7 +191,7 @@ def beta_vae_rows_score(codes, factors, rng, *, batch_size: int = 64, num_train:
     continuous_factors : bool, default False
         Treat the factors as continuous, as the review does: min-max scale each one to
         ``[0, 1]`` and bin it into ``num_bins`` equal-width bins
-        (:func:`~metrics_baseline._sampling.bin_factors`) before pairing rows.
+        (:func:`~metrics_baseline._binning.review_bins`) before pairing rows.
     num_bins : int, default 10
     scale : bool, default False
         Rescale the accuracies so that chance is 0.
@@ -215,7 +216,7 @@ def beta_vae_rows_score(codes, factors, rng, *, batch_size: int = 64, num_train:
     num_train = check_positive_int(num_train, "num_train")
     num_test = check_positive_int(num_test, "num_test")
     if continuous_factors:
-        factors = bin_factors(factors, num_bins)
+        factors = review_bins(factors, num_bins)
     x_train, y_train = _pair_features(codes, factors, num_train, batch_size, rng)
     seed = seed_from(rng)
     x_test, y_test = _pair_features(codes, factors, num_test, batch_size, rng)

@@ -65,13 +65,13 @@ from sklearn.model_selection import KFold
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._binning import unit_scale
 from ._dci import _canonical_order, completeness_per_factor, disentanglement
 from ._parallel import fit_in_threads
 from ._sampling import sample_codes, seed_from
 
 __all__ = ["FOREST_MAX_DEPTHS", "FOREST_MAX_FEATURES", "LASSO_ALPHAS", "LASSO_SPEC", "RF_SPEC",
-           "dci_lasso", "dci_lasso_score", "dci_rf", "dci_rf_score", "regression_importance",
-           "unit_scale"]
+           "dci_lasso", "dci_lasso_score", "dci_rf", "dci_rf_score", "regression_importance"]
 
 #: The reference's Lasso regularisers, tried in this order (the first best one wins).
 LASSO_ALPHAS = (0.0001, 0.001, 0.01, 0.1, 0.2, 0.4, 0.8, 1.0)
@@ -80,31 +80,6 @@ FOREST_MAX_DEPTHS = (8, 16, 32, 64, 128)
 FOREST_MAX_FEATURES = (0.2, 0.4, 0.8, 1.0)
 
 
-def unit_scale(values, sizes=None) -> np.ndarray:
-    """Columns of ``values`` mapped to ``[0, 1]``.
-
-    Without ``sizes``: min-max of each column, a constant column becoming 0
-    (scikit-learn's ``minmax_scale``, as the reference).  With ``sizes``: the
-    discrete index ``i`` of a factor with ``size`` values becomes
-    ``i / (size - 1)`` (0 for a factor with one value).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> unit_scale(np.array([[1, 5], [3, 5], [2, 5]])).tolist()
-    [[0.0, 0.0], [1.0, 0.0], [0.5, 0.0]]
-    >>> unit_scale(np.array([[1], [2]]), sizes=[5]).tolist()
-    [[0.25], [0.5]]
-    """
-    values = np.asarray(values, dtype=float)
-    # Multiplying by the reciprocal, as minmax_scale does, rather than dividing: a scaled
-    # index on a bin edge (3 / 10) then lands in the bin the reference puts it in.
-    if sizes is None:
-        low, high = values.min(axis=0), values.max(axis=0)
-        scale = 1.0 / np.where(high > low, high - low, 1.0)
-        return values * scale - low * scale
-    sizes = np.asarray(sizes, dtype=float)
-    return values * (1.0 / np.where(sizes > 1, sizes - 1, 1.0))
 
 
 def _check_sizes(factor_sizes, factors: np.ndarray):

@@ -45,12 +45,13 @@ from sklearn.linear_model import LogisticRegression
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._binning import review_bins, unit_scale
 from ._dci import _canonical_order
-from ._dci_regression import _check_sizes, unit_scale
+from ._dci_regression import _check_sizes
 from ._parallel import fit_in_threads
 from ._sampling import sample_codes
 
-__all__ = ["SPEC", "bin_classes", "explicitness", "explicitness_score", "roc_auc"]
+__all__ = ["SPEC", "explicitness", "explicitness_score", "roc_auc"]
 
 
 def roc_auc(labels, scores) -> np.ndarray:
@@ -72,22 +73,6 @@ def roc_auc(labels, scores) -> np.ndarray:
     positives = labels.sum(axis=0)
     negatives = labels.shape[0] - positives
     return (np.sum(ranks * labels, axis=0) - positives * (positives + 1) / 2) / (positives * negatives)
-
-
-def bin_classes(factors, num_bins: int, factor_sizes=None) -> np.ndarray:
-    """The reference's classes: factors scaled to ``[0, 1]`` (min-max, or
-    ``i / (size - 1)`` given ``factor_sizes``), then the index ``1..num_bins`` of
-    the equal-width bin of each value (1 lands in the last bin).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> bin_classes(np.arange(5)[:, None], 2).ravel().tolist()
-    [1, 1, 2, 2, 2]
-    """
-    num_bins = check_positive_int(num_bins, "num_bins")
-    scaled = unit_scale(factors, factor_sizes)
-    return np.digitize(scaled, np.linspace(0.0, 1.0, num_bins + 1)[:-1]).astype(np.int64)
 
 
 def _factor_auc(x, y) -> float:
@@ -114,7 +99,7 @@ def explicitness_score(codes, factors, *, num_bins: int | None = None, factor_si
     factors : ndarray of shape (n, K), integer
     num_bins : int or None, default None
         None: each factor value is a class.  An int: the reference's
-        ``nb_bins`` (10 in its experiments), see :func:`bin_classes`.
+        ``nb_bins`` (10 in its experiments), see :func:`~metrics_baseline._binning.review_bins`.
     factor_sizes : sequence of int, optional
         Values per factor, used to scale factors before binning (default:
         min-max of each column, as the reference).
@@ -140,7 +125,7 @@ def explicitness_score(codes, factors, *, num_bins: int | None = None, factor_si
     sizes = _check_sizes(factor_sizes, factors)
     if not isinstance(scale, (bool, np.bool_)):
         raise BenchmarkError(f"scale must be True or False, got {scale!r}")
-    classes = factors if num_bins is None else bin_classes(factors, num_bins, sizes)
+    classes = factors if num_bins is None else review_bins(factors, num_bins, sizes)
     kept = [k for k in range(classes.shape[1]) if np.unique(classes[:, k]).size > 1]
     if not kept:
         raise BenchmarkError("every factor takes a single value: explicitness is undefined")

@@ -37,7 +37,8 @@ from benchmark.validation import (
     check_rng,
 )
 
-from ._sampling import bin_factors, encode_batches, row_batches, sample_batches, sample_codes
+from ._binning import review_bins
+from ._sampling import encode_batches, row_batches, sample_batches, sample_codes
 
 __all__ = ["REVIEW_SPEC", "SPEC", "factor_vae", "factor_vae_rows_score", "factor_vae_score", "generate",
            "global_variances", "scale_accuracy", "vote_accuracy", "votes"]
@@ -230,7 +231,7 @@ def factor_vae_rows_score(codes, factors, rng, *, batch_size: int = 64, num_trai
     continuous_factors : bool, default False
         Treat the factors as continuous, as the review does: min-max scale each one to
         ``[0, 1]`` and bin it into ``num_bins`` equal-width bins
-        (:func:`~metrics_baseline._sampling.bin_factors`) before grouping rows.
+        (:func:`~metrics_baseline._binning.review_bins`) before grouping rows.
     num_bins : int, default 10
     scale : bool, default False
         Rescale the accuracies so that chance is 0 (:func:`scale_accuracy`).
@@ -257,7 +258,7 @@ def factor_vae_rows_score(codes, factors, rng, *, batch_size: int = 64, num_trai
     num_variance_estimate = check_positive_int(num_variance_estimate, "num_variance_estimate", 2)
     prune_threshold = _check_threshold(prune_threshold)
     if continuous_factors:
-        factors = bin_factors(factors, num_bins)
+        factors = review_bins(factors, num_bins)
     n, num_factors = factors.shape
     if num_variance_estimate >= n:
         variance_codes = codes

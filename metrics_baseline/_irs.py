@@ -31,7 +31,8 @@ import numpy as np
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
-from ._sampling import bin_factors, sample_codes
+from ._binning import review_bins
+from ._sampling import sample_codes
 
 __all__ = ["SPEC", "irs", "irs_matrix", "irs_score"]
 
@@ -103,7 +104,7 @@ def irs_score(codes, factors, *, diff_quantile: float = 0.99, continuous_factors
     continuous_factors : bool, default False
         Treat the factors as continuous, as the review does: min-max scale each one to
         ``[0, 1]`` and bin it into ``num_bins`` equal-width bins
-        (:func:`~metrics_baseline._sampling.bin_factors`).  Otherwise rows are grouped
+        (:func:`~metrics_baseline._binning.review_bins`).  Otherwise rows are grouped
         by factor value.
     num_bins : int, default 10
 
@@ -121,7 +122,7 @@ def irs_score(codes, factors, *, diff_quantile: float = 0.99, continuous_factors
     """
     codes, factors = check_codes_factors(codes, factors)
     if continuous_factors:
-        factors = bin_factors(factors, num_bins)
+        factors = review_bins(factors, num_bins)
     matrix, max_deviations, active = irs_matrix(codes, factors, diff_quantile=diff_quantile)
     if not active.any():
         return {"irs": 0.0, "num_active_dims": 0.0}

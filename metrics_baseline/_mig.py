@@ -8,51 +8,32 @@ Options reproduce the variant of the 2022 review of Carbonneau, Zaidi, Boilard
 & Gagnon (ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/mig.py``
 with the kwargs of ``src/experiments/config.py``) like for like:
 ``num_bins=10, continuous_factors=True, binning="minmax", normalization="code"``.
-The binning helpers here (:func:`bin_minmax`, :func:`bin_codes_factors`) are
+The binning helpers (:func:`~metrics_baseline._binning.review_bins`, :func:`bin_codes_factors`) are
 shared by the other information-based metrics (MIG-sup, JEMMIG, DCIMIG,
 modularity).
 """
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import minmax_scale
 
 from benchmark.information import discrete_entropy, discrete_mutual_info, discretize
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
+from ._binning import review_bins
 from ._sampling import sample_codes
 
-__all__ = ["BINNINGS", "NORMALIZATIONS", "SPEC", "bin_codes_factors", "bin_minmax", "mig",
+__all__ = ["BINNINGS", "NORMALIZATIONS", "SPEC", "bin_codes_factors", "mig",
            "mig_score", "normalised_informations", "top_two_gap"]
 
 #: How codes are cut into equal-width bins: ``histogram`` (disentanglement_lib,
-#: :func:`benchmark.information.discretize`) or ``minmax`` (the review, :func:`bin_minmax`).
+#: :func:`benchmark.information.discretize`) or ``minmax`` (the review,
+#: :func:`~metrics_baseline._binning.review_bins`).
 BINNINGS = ("histogram", "minmax")
 
 #: What an information gap is divided by: the entropy of the ``factor`` (Chen et al.,
 #: disentanglement_lib) or of the binned ``code`` (the review: pyitlib's ``norm_factor='Y'``).
 NORMALIZATIONS = ("factor", "code")
-
-
-def bin_minmax(values, num_bins: int) -> np.ndarray:
-    """The review's binning: each column min-max scaled to ``[0, 1]``, then cut into
-    ``num_bins`` equal-width bins of ``[0, 1]``; labels run from 1 to ``num_bins`` (the
-    column's maximum falls in the last bin, a constant column in the first).
-
-    The same bins as :func:`benchmark.information.discretize` in exact arithmetic; the
-    scaling is scikit-learn's ``minmax_scale`` so that a value lying on a bin edge (a
-    scaled factor index, ``index / (size - 1)``) lands in the bin the review puts it in.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> bin_minmax(np.array([[0], [1], [2]]), 10).ravel().tolist()
-    [1, 6, 10]
-    """
-    num_bins = check_positive_int(num_bins, "num_bins")
-    scaled = minmax_scale(np.asarray(values, dtype=float), axis=0)
-    return np.digitize(scaled, np.linspace(0.0, 1.0, num_bins + 1)[:-1]).astype(np.int64)
 
 
 def _check_choice(value, choices, argname: str) -> str:
@@ -74,7 +55,8 @@ def bin_codes_factors(codes, factors, num_bins: int = 20, *, continuous_factors:
     continuous_factors : bool, default False
         Treat the factors as continuous, as the review does: min-max scale each one to
         ``[0, 1]`` (``index / (size - 1)`` when its first and last values occur) and bin it like the
-        codes with :func:`bin_minmax`.  Otherwise factor values are the labels.
+        codes with :func:`~metrics_baseline._binning.review_bins`.  Otherwise factor values are
+        the labels.
     binning : {"histogram", "minmax"}, default "histogram"
         How the codes are binned (see :data:`BINNINGS`).
 
@@ -85,8 +67,8 @@ def bin_codes_factors(codes, factors, num_bins: int = 20, *, continuous_factors:
     codes, factors = check_codes_factors(codes, factors)
     num_bins = check_positive_int(num_bins, "num_bins")
     _check_choice(binning, BINNINGS, "binning")
-    code_labels = discretize(codes, num_bins) if binning == "histogram" else bin_minmax(codes, num_bins)
-    factor_labels = bin_minmax(factors, num_bins) if continuous_factors else factors
+    code_labels = discretize(codes, num_bins) if binning == "histogram" else review_bins(codes, num_bins)
+    factor_labels = review_bins(factors, num_bins) if continuous_factors else factors
     return code_labels, factor_labels
 
 

@@ -14,7 +14,7 @@ encodings) can be supported in one place:
 
 The review's variants are computed on a fixed table of (factors, codes): for
 them :func:`row_batches` and :func:`row_varying_batches` draw the same kinds of
-batches as row indices of given arrays, after :func:`bin_factors` when the
+batches as row indices of given arrays, after :func:`~metrics_baseline._binning.review_bins` when the
 factors are treated as continuous.
 
 The ``sample_*`` functions draw through ``rep.space``: uniform over the grid for a built-in
@@ -24,11 +24,10 @@ space, the table's own rows for a user's encodings
 from __future__ import annotations
 
 import numpy as np
-from sklearn.preprocessing import minmax_scale
 
 from benchmark.validation import BenchmarkError, check_positive_int, check_rng
 
-__all__ = ["bin_factors", "encode_batches", "row_batches", "row_varying_batches", "sample_batches",
+__all__ = ["encode_batches", "row_batches", "row_varying_batches", "sample_batches",
            "sample_codes", "sample_factors", "sample_varying_batches", "seed_from", "train_test_codes"]
 
 
@@ -121,24 +120,6 @@ def seed_from(rng: np.random.Generator) -> int:
 # table of (factors, codes): every batch is made of table rows whose (binned) factors
 # match.  The functions below draw such batches as row indices, so the array-level cores
 # can be compared with the review like for like.
-
-
-def bin_factors(factors, num_bins: int) -> np.ndarray:
-    """The review's discretisation of factors treated as continuous.
-
-    Each column is min-max scaled to ``[0, 1]`` (scikit-learn's ``minmax_scale``, so an
-    index on a bin edge, ``index / (size - 1)``, lands where the review puts it) and cut
-    into ``num_bins`` equal-width bins of ``[0, 1]``; labels run from 1 to ``num_bins``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> bin_factors(np.array([[0], [1], [2], [3]]), 2).ravel().tolist()
-    [1, 1, 2, 2]
-    """
-    num_bins = check_positive_int(num_bins, "num_bins")
-    scaled = minmax_scale(np.asarray(factors, dtype=float), axis=0)
-    return np.digitize(scaled, np.linspace(0.0, 1.0, num_bins + 1)[:-1]).astype(np.int64)
 
 
 def _distinct_positions(m: int, count: int, size: int, rng) -> np.ndarray:
@@ -236,8 +217,9 @@ def row_batches(factors, factor_index, batch_size: int, rng) -> np.ndarray:
     Parameters
     ----------
     factors : ndarray of shape (n, K)
-        The table's factor values (bin them first, e.g. with :func:`bin_factors`, to
-        treat them as continuous as the review does).
+        The table's factor values (bin them first, e.g. with
+        :func:`~metrics_baseline._binning.review_bins`, to treat them as continuous as the
+        review does).
     factor_index : 1-D int array
         The factor held fixed in each batch.
     batch_size : int

@@ -37,8 +37,9 @@ import numpy as np
 from benchmark.spec import MetricSpec
 from benchmark.validation import check_codes_factors, check_positive_int, check_rng
 
+from ._binning import review_bins
 from ._factor_vae import _check_threshold, global_variances, vote_accuracy
-from ._sampling import bin_factors, encode_batches, row_varying_batches, sample_codes, sample_varying_batches
+from ._sampling import encode_batches, row_varying_batches, sample_codes, sample_varying_batches
 
 __all__ = ["SPEC", "generate", "z_max_var", "z_max_var_score"]
 
@@ -67,7 +68,7 @@ def z_max_var_score(codes, factors, rng, *, batch_size: int = 200, num_train: in
     continuous_factors : bool, default False
         Treat the factors as continuous, as the review does: min-max scale each one to
         ``[0, 1]`` and bin it into ``num_bins`` equal-width bins
-        (:func:`~metrics_baseline._sampling.bin_factors`) before grouping rows.  With
+        (:func:`~metrics_baseline._binning.review_bins`) before grouping rows.  With
         many factors of many values, few rows share all the other factors' values:
         binning coarsely is what makes batches possible on a table.
     num_bins : int, default 10
@@ -95,7 +96,7 @@ def z_max_var_score(codes, factors, rng, *, batch_size: int = 200, num_train: in
     num_variance_estimate = check_positive_int(num_variance_estimate, "num_variance_estimate", 2)
     std_threshold = _check_threshold(std_threshold, "std_threshold")
     if continuous_factors:
-        factors = bin_factors(factors, num_bins)
+        factors = review_bins(factors, num_bins)
     n, num_factors = factors.shape
     if num_variance_estimate >= n:
         variance_codes = codes

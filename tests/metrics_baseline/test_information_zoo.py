@@ -16,11 +16,12 @@ import pytest
 import attacks
 from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal
 from benchmark.information import discrete_entropy, discretize
+from metrics_baseline._binning import review_bins
 from metrics_baseline._dcimig import SPEC as DCIMIG_SPEC
 from metrics_baseline._dcimig import dcimig, dcimig_score
 from metrics_baseline._jemmig import SPEC as JEMMIG_SPEC
 from metrics_baseline._jemmig import jemmig, jemmig_score
-from metrics_baseline._mig import bin_minmax, mig_score
+from metrics_baseline._mig import mig_score
 from metrics_baseline._mig_sup import SPEC as MIG_SUP_SPEC
 from metrics_baseline._mig_sup import mig_sup, mig_sup_score
 from metrics_baseline._modularity import modularity_score
@@ -94,9 +95,9 @@ def test_review_binning_is_the_histogram_binning_off_the_edges():
     rng = np.random.default_rng(0)
     codes = rng.normal(size=(2000, 3)) * [1.0, 5.0, 0.1] + [0.0, 3.0, -1.0]
     factors = rng.integers(0, 6, size=(2000, 2))
-    np.testing.assert_array_equal(bin_minmax(codes, 13), discretize(codes, 13))
+    np.testing.assert_array_equal(review_bins(codes, 13), discretize(codes, 13))
     # the scaled factor indices of the review: index / (size - 1) cut into 10 bins
-    assert bin_minmax(np.arange(5)[:, None], 10).ravel().tolist() == [1, 3, 6, 8, 10]
+    assert review_bins(np.arange(5)[:, None], 10).ravel().tolist() == [1, 3, 6, 8, 10]
     for name, (core, key, _) in CORES.items():
         extra = {"codes_test": None} if name == "modularity" else {}
         default = core(codes, factors, **extra)[key]

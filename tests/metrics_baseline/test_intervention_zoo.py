@@ -18,10 +18,10 @@ from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal, linear_tr
 from benchmark.representations import Representation
 from metrics_baseline import _beta_vae, _factor_vae, _irs, _z_max_var
 from metrics_baseline._beta_vae import beta_vae_rows_score, beta_vae_score
+from metrics_baseline._binning import review_bins
 from metrics_baseline._factor_vae import factor_vae_rows_score, scale_accuracy, vote_accuracy
 from metrics_baseline._irs import irs, irs_matrix, irs_score
 from metrics_baseline._sampling import (
-    bin_factors,
     row_batches,
     row_varying_batches,
     sample_varying_batches,
@@ -311,11 +311,11 @@ def test_same_rng_same_result(name):
 
 # --- the row samplers -------------------------------------------------------------------
 
-def test_bin_factors_is_the_reviews_binning():
+def test_review_bins_is_the_reviews_binning():
     # sizes 3 and 11 into 10 bins: scaled index 3/10 lies on a bin edge, and the review's
     # min-max scaling (x * 0.1) puts it just above, in bin 4.
     factors = np.column_stack([np.arange(11) % 3, np.arange(11)])
-    binned = bin_factors(factors, 10)
+    binned = review_bins(factors, 10)
     assert binned[:, 0].tolist() == [1, 6, 10] * 3 + [1, 6]
     assert binned[:, 1].tolist() == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10]
 

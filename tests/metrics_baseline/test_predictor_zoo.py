@@ -18,6 +18,7 @@ from sklearn.preprocessing import minmax_scale
 import attacks
 from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal
 from metrics_baseline import sap_score
+from metrics_baseline._binning import review_bins, unit_scale
 from metrics_baseline._dci_regression import (
     _forest,
     _forest_cv,
@@ -27,9 +28,8 @@ from metrics_baseline._dci_regression import (
     dci_rf,
     dci_rf_score,
     regression_importance,
-    unit_scale,
 )
-from metrics_baseline._explicitness import bin_classes, explicitness, explicitness_score, roc_auc
+from metrics_baseline._explicitness import explicitness, explicitness_score, roc_auc
 
 REFERENCE = Path("/work/shared/reference")
 ARRAYS = np.load(REFERENCE / "metric_zoo_arrays.npz") if REFERENCE.is_dir() else None
@@ -165,15 +165,15 @@ def test_roc_auc_and_binning_by_hand():
     expected = [roc_auc_score(labels[:, j], scores[:, j]) for j in range(3)]
     assert roc_auc(labels, scores) == pytest.approx(expected, abs=1e-12)
     # the reference's bins: [0, .1), ..., [.9, 1] numbered 1..10; 3 values -> 0, .5, 1
-    assert bin_classes(np.array([[0], [1], [2]]), 10).ravel().tolist() == [1, 6, 10]
-    assert bin_classes(np.array([[0], [1]]), 10, factor_sizes=[3]).ravel().tolist() == [1, 6]
+    assert review_bins(np.array([[0], [1], [2]]), 10).ravel().tolist() == [1, 6, 10]
+    assert review_bins(np.array([[0], [1]]), 10, sizes=[3]).ravel().tolist() == [1, 6]
     assert unit_scale(np.array([[0.0, 2.0], [4.0, 2.0]])).tolist() == [[0.0, 0.0], [1.0, 0.0]]
     # the reference's scaling, to the last bit: 3 / 10 lies on a bin edge and must land
     # in bin 4 as there, not in bin 3 as 3 / 10 computed by division would
     values = np.random.default_rng(1).integers(-5, 40, size=(500, 4)).astype(float)
     assert np.array_equal(unit_scale(values), minmax_scale(values))
-    assert bin_classes(np.array([[0], [3], [10]]), 10).ravel().tolist() == [1, 4, 10]
-    assert bin_classes(np.array([[3]]), 10, factor_sizes=[11]).ravel().tolist() == [4]
+    assert review_bins(np.array([[0], [3], [10]]), 10).ravel().tolist() == [1, 4, 10]
+    assert review_bins(np.array([[3]]), 10, sizes=[11]).ravel().tolist() == [4]
 
 
 def test_explicitness_two_classes_by_hand():
