@@ -21,9 +21,18 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma, logsumexp
 from threadpoolctl import threadpool_limits
 
-from ..representations import GaussianStructure, Posteriors, PosteriorTable, sqrt_psd
+from ..representations import GaussianStructure, Posteriors, sqrt_psd
 from ..validation import BenchmarkError, check_codes, check_positive_int, check_rng
-from ._exact import BIN_WIDTH, MAX_BINNED_GRID, MAX_EVAL_BOOST, grid_components, merge_draws, regularised
+from ._exact import (
+    BIN_WIDTH,
+    MAX_BINNED_GRID,
+    MAX_EVAL_BOOST,
+    component_picks,
+    grid_components,
+    merge_draws,
+    posterior_components,
+    regularised,
+)
 from ._histogram import plugin_entropy
 from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stratified_factors
 from ._threads import WORKERS, map_in_threads, off_main_thread, query_workers
@@ -281,29 +290,11 @@ def _plain_mixture(rep, cov, opts, rng):
 
 
 def _posterior_entropies(rep, subsets, opts, rng) -> np.ndarray:
-    space = rep.space
     num_components = opts["num_components"]
-    group = tuple(range(space.num_factors))
-    if space.is_grid:
-        comp, log_count = grid_components(space.sizes, group, num_components, rng)
-        mu, var = rep.posterior(comp)
-    elif isinstance(rep, PosteriorTable):
-        comp, mu, var = rep.posterior_sample(num_components, rng)
-        log_count = np.zeros(len(comp))
-    else:
-        comp, log_count = merge_draws(space.sample(num_components, rng))
-        mu, var = rep.posterior(comp)
-    mu, var = np.asarray(mu, dtype=float), np.asarray(var, dtype=float)
+    comp, log_count, mu, var = posterior_components(rep, num_components, rng)
     counts = np.exp(log_count)
     n = _eval_size(opts["num_mc_points"], num_components, len(comp))
-    # evaluation points from the mixture itself, every component equally often when the
-    # weights are equal (as the exact estimator draws them; see posterior_mixture)
-    if np.all(counts == counts[0]):
-        rounds, extra = divmod(n, len(comp))
-        pick = rng.permutation(np.concatenate([np.tile(np.arange(len(comp)), rounds),
-                                               rng.choice(len(comp), extra, replace=False)]))
-    else:
-        pick = rng.choice(len(comp), size=n, p=counts / counts.sum())
+    pick = component_picks(counts, n, rng)  # evaluation points from the mixture itself
     eps = rng.standard_normal((n, mu.shape[1]))
     x = mu[pick] + np.sqrt(var[pick]) * eps
     log_w = _normalised_log(counts)

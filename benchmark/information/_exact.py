@@ -150,6 +150,36 @@ def solve_structured(book, cov, root, space, group, requests, num_mc_points, num
             store(key, k, v)
 
 
+def posterior_components(rep, num_components, rng):
+    """``(factors, log_count, means, variances)`` of the components of a representation's
+    posterior mixture (see :func:`posterior_mixture`): the whole factor grid when it has
+    at most ``num_components`` points, else a uniform sample (identical draws merged, their
+    multiplicity in ``log_count``); on a data table, its rows (at most ``num_components``)."""
+    space = rep.space
+    if space.is_grid:
+        comp, log_count = grid_components(space.sizes, tuple(range(space.num_factors)),
+                                          num_components, rng)
+        mu, var = rep.posterior(comp)
+    elif isinstance(rep, PosteriorTable):
+        comp, mu, var = rep.posterior_sample(num_components, rng)
+        log_count = np.zeros(len(comp))
+    else:
+        comp, log_count = merge_draws(space.sample(num_components, rng))
+        mu, var = rep.posterior(comp)
+    return comp, log_count, np.asarray(mu, dtype=float), np.asarray(var, dtype=float)
+
+
+def component_picks(counts, n: int, rng) -> np.ndarray:
+    """The component of each of ``n`` evaluation points drawn from a mixture with weights
+    proportional to ``counts``; with equal weights every component equally often (the
+    remainder from distinct random components), which lowers the Monte Carlo variance."""
+    if np.all(counts == counts[0]):
+        rounds, extra = divmod(n, len(counts))
+        return rng.permutation(np.concatenate([np.tile(np.arange(len(counts)), rounds),
+                                               rng.choice(len(counts), extra, replace=False)]))
+    return rng.choice(len(counts), size=n, p=counts / counts.sum())
+
+
 def posterior_mixture(rep, num_mc_points, num_components, rng) -> Mixture:
     """The mixture of a representation's per-sample diagonal posteriors.
 
@@ -168,24 +198,8 @@ def posterior_mixture(rep, num_mc_points, num_components, rng) -> Mixture:
     """
     space = rep.space
     group = tuple(range(space.num_factors))
-    if space.is_grid:
-        comp, log_count = grid_components(space.sizes, group, num_components, rng)
-        mu, var = rep.posterior(comp)
-    elif isinstance(rep, PosteriorTable):
-        comp, mu, var = rep.posterior_sample(num_components, rng)
-        log_count = np.zeros(len(comp))
-    else:
-        comp, log_count = merge_draws(space.sample(num_components, rng))
-        mu, var = rep.posterior(comp)
-    mu, var = np.asarray(mu, dtype=float), np.asarray(var, dtype=float)
-    counts = np.exp(log_count)
-    if np.all(counts == counts[0]):
-        # every component equally often; the remainder from distinct random components
-        rounds, extra = divmod(num_mc_points, len(comp))
-        pick = rng.permutation(np.concatenate([np.tile(np.arange(len(comp)), rounds),
-                                               rng.choice(len(comp), extra, replace=False)]))
-    else:
-        pick = rng.choice(len(comp), size=num_mc_points, p=counts / counts.sum())
+    comp, log_count, mu, var = posterior_components(rep, num_components, rng)
+    pick = component_picks(np.exp(log_count), num_mc_points, rng)
     x = mu[pick] + np.sqrt(var[pick]) * rng.standard_normal((num_mc_points, mu.shape[1]))
     return Mixture(x, mu, label_weights(comp, log_count, group, space.sizes), group,
                    comp[pick], space.sizes, var=var)
