@@ -5,6 +5,8 @@ import warnings
 
 from sklearn.utils.parallel import Parallel, delayed
 
+from benchmark.information import thread_budget
+
 __all__ = ["fit_in_threads"]
 
 # scikit-learn checks that its configuration and warning filters reached the functions its
@@ -37,6 +39,10 @@ def fit_in_threads(func, items, n_jobs: int | None = -1) -> list:
     tree and linear-model builders release the GIL, so threads use the cores
     without a process pool, which would nest inside the runner's worker
     processes and can hang their shutdown.  ``n_jobs=1`` runs in the calling
-    thread.  Results never depend on ``n_jobs``: each fit is seeded on its own.
+    thread; ``-1`` uses the process's :func:`~benchmark.information.thread_budget`
+    (all cores, or a sweep worker's share of them).  Results never depend on
+    ``n_jobs``: each fit is seeded on its own.
     """
+    if n_jobs is not None and n_jobs < 0:
+        n_jobs = thread_budget()
     return Parallel(n_jobs=n_jobs, prefer="threads")(delayed(func)(item) for item in items)

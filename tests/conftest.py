@@ -22,8 +22,11 @@ sys.path.insert(0, str(ROOT / "examples"))
 
 @pytest.fixture
 def run_cli():
-    """The command line as a function: ``run_cli("--attack", "noise", ...) -> exit status``."""
-    return lambda *args: main([*args, "--no-progress"])
+    """The command line as a function: ``run_cli("--attack", "noise", ...) -> exit status``.
+
+    Cells run in this process (``--jobs 1``) unless a test asks for workers, so that a
+    test's monkeypatches reach them."""
+    return lambda *args: main([*args, "--no-progress", *(() if "--jobs" in args else ("--jobs", "1"))])
 
 
 @pytest.fixture(scope="session")

@@ -34,13 +34,14 @@ from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
 from ._result import Informations
-from ._threads import map_in_threads, off_main_thread
+from ._threads import limit_threads, map_in_threads, off_main_thread, thread_budget, usable_cores
 
 __all__ = [
     "ESTIMATORS", "Informations", "discrete_entropy", "equivalent", "discrete_mutual_info", "discretize",
     "exact_applies", "exact_is_reliable", "informations", "knn_informations",
     "knn_informations_from_codes", "knn_mutual_info",
-    "map_in_threads", "off_main_thread", "mixture_informations", "plugin_entropy", "resolve_estimator",
+    "limit_threads", "map_in_threads", "off_main_thread", "thread_budget",
+    "usable_cores", "mixture_informations", "plugin_entropy", "resolve_estimator",
     "gaussian_entropy", "gaussian_total_correlation", "knn_entropy", "knn_total_correlation",
     "mixture_entropies",
 ]

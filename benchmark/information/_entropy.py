@@ -35,7 +35,7 @@ from ._exact import (
 )
 from ._histogram import plugin_entropy
 from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stratified_factors
-from ._threads import WORKERS, map_in_threads, off_main_thread, query_workers
+from ._threads import MAX_WORKERS, map_in_threads, off_main_thread, query_workers
 
 __all__ = ["gaussian_entropy", "gaussian_total_correlation", "knn_entropy", "knn_total_correlation",
            "mixture_entropies"]
@@ -97,7 +97,7 @@ def gaussian_total_correlation(cov) -> float:
 def _rows_per_chunk(num_rows, num_components, max_memory_mb) -> int:
     # arrays of ~4 MB stay in the allocator's reuse pool; ~6 chunk-sized arrays per worker
     return int(max(1, min(num_rows, 4e6 / (8.0 * num_components),
-                          max_memory_mb * 1e6 / (8.0 * 6 * num_components * WORKERS))))
+                          max_memory_mb * 1e6 / (8.0 * 6 * num_components * MAX_WORKERS))))
 
 
 def _mean_log_ratio(x, own, mu, log_w, *, cov=None, var=None, max_memory_mb=200.0) -> float:

@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
-from ._threads import WORKERS, map_in_threads
+from ._threads import MAX_WORKERS, map_in_threads
 
 __all__ = ["Mixture", "solve_mixture"]
 
@@ -161,7 +161,7 @@ def solve_mixture(mix: Mixture, requests, max_memory_mb: float) -> dict:
     # rows per chunk: arrays of ~4 MB stay in the allocator's reuse pool (fresh
     # large arrays cost page faults that halve numpy's throughput), bounded by
     # max_memory_mb for the ~8 chunk-sized arrays alive per worker
-    chunk = int(max(1, min(num, 4e6 / (8.0 * width), max_memory_mb * 1e6 / (8.0 * 8 * width * WORKERS))))
+    chunk = int(max(1, min(num, 4e6 / (8.0 * width), max_memory_mb * 1e6 / (8.0 * 8 * width * MAX_WORKERS))))
     index = {f: i for i, f in enumerate(mix.factors)}
     need_all = any(kind != "one" for kind, _ in requests)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import attacks as attack_registry
 
 from ..factors import FactorSpace, builtin_names
+from ..information import usable_cores
 from ..spec import FAMILIES
 from ..validation import BenchmarkError
 from . import report
@@ -193,8 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
-    p.add_argument("--jobs", type=int, default=1,
-                   help=f"worker processes (default: 1, at most {MAX_JOBS})")
+    p.add_argument("--jobs", type=int, default=None,
+                   help=f"worker processes (default: one per usable core, {usable_cores()} here; "
+                        f"at most {MAX_JOBS})")
     p.add_argument("--executor", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -311,6 +313,8 @@ def run(args) -> int:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")
     if not 1 <= args.seeds <= MAX_SEEDS:
         raise BenchmarkError(f"--seeds must be between 1 and {MAX_SEEDS}, got {args.seeds}")
+    if args.jobs is None:
+        args.jobs = usable_cores()
     if not 1 <= args.jobs <= MAX_JOBS:
         raise BenchmarkError(f"--jobs must be between 1 and {MAX_JOBS}, got {args.jobs}")
     if args.executor == "dask" and not args.scheduler:

@@ -22,6 +22,7 @@ import threading
 import time
 from concurrent.futures import CancelledError
 
+from ..information import limit_threads, usable_cores
 from ..validation import BenchmarkError
 from .cells import CellError
 
@@ -59,12 +60,16 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
-def _init_worker(base, parent: int) -> None:
+def _init_worker(base, parent: int, threads: int) -> None:
     # Ctrl-C reaches the whole process group; the parent alone decides what it means,
     # and ends a worker with SIGTERM, whose handler a forked worker would inherit.
+    # First of all: until then a SIGTERM is swallowed by the parent's handler.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
+    # the workers share the cores: each one's threads (BLAS, OpenMP, scikit-learn, the
+    # estimators' own pools) are capped at its share, or they would oversubscribe them
+    limit_threads(threads)
     global _WORKER_BASE
     _WORKER_BASE = base
 
@@ -119,8 +124,9 @@ def _run_pool(run_cell, config, cells, base, jobs):
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(cells)), initializer=_init_worker,
-                               initargs=(base, os.getpid()))
+    workers = min(jobs, len(cells))
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                               initargs=(base, os.getpid(), max(1, usable_cores() // workers)))
     finished = False
     try:
         with _signals_held() as deliver:
@@ -192,7 +198,10 @@ def _stop(pool, wait: bool) -> None:
     for process in processes:
         process.terminate()
     for process in processes:
-        process.join(timeout=5)
+        process.join(timeout=2)
+        if process.is_alive():  # terminated before its initializer restored SIGTERM
+            process.kill()
+            process.join(timeout=2)
 
 
 def dask_map(run_cell, config, todo, base, scheduler: str):

@@ -165,3 +165,38 @@ def test_a_malformed_scheduler_address_gets_one_line(run_cli, tmp_path, capsys, 
                    "--executor", "dask", "--scheduler", address, "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and err.startswith("error: --scheduler")
+
+
+def test_jobs_default_to_the_usable_cores(tmp_path, monkeypatch):
+    from benchmark.runner import cli
+
+    seen = []
+    original = cli.run_sweep
+    monkeypatch.setattr(cli, "usable_cores", lambda: 3)
+    monkeypatch.setattr(cli, "run_sweep", lambda *a, **k: seen.append(k["jobs"]) or original(*a, **k))
+    assert cli.main(["--attack", "rotation", "--quick", "--metrics", "mig", "--levels", "0",
+                     "--seeds", "1", "--out", str(tmp_path), "--no-progress"]) == 0
+    assert seen == [3]
+
+
+THREADS_PLUGIN = '''
+from threadpoolctl import threadpool_info
+from benchmark.information import thread_budget
+
+def threads(rep, rng):
+    return {"threads": thread_budget(), "blas": max(i["num_threads"] for i in threadpool_info())}
+'''
+
+
+def test_workers_share_the_cores_instead_of_oversubscribing_them(tmp_path):
+    # a plugin runs in a worker: it reports the thread budget it was given there
+    from benchmark.information import usable_cores
+    from benchmark.runner import main
+
+    plugin = tmp_path / "threads.py"
+    plugin.write_text(THREADS_PLUGIN)
+    assert main(["--attack", "rotation", "--quick", "--metrics", "mig", "--metric", f"{plugin}:threads",
+                 "--levels", "0", "--seeds", "2", "--jobs", "2", "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    scores = pd.read_csv(tmp_path / "out/rotation/scores.csv").query("metric == 'threads'")
+    share = max(1, usable_cores() // 2)
+    assert len(scores) == 4 and (scores["score"] == share).all()
