@@ -196,7 +196,8 @@ def test_workers_share_the_cores_instead_of_oversubscribing_them(tmp_path):
     plugin = tmp_path / "threads.py"
     plugin.write_text(THREADS_PLUGIN)
     assert main(["--attack", "rotation", "--quick", "--metrics", "mig", "--metric", f"{plugin}:threads",
-                 "--levels", "0", "--seeds", "2", "--jobs", "2", "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+                 "--levels", "0", "--seeds", "2", "--jobs", "2", "--out", str(tmp_path / "out"),
+                 "--no-progress"]) == 0
     scores = pd.read_csv(tmp_path / "out/rotation/scores.csv").query("metric == 'threads'")
     share = max(1, usable_cores() // 2)
     assert len(scores) == 4 and (scores["score"] == share).all()
