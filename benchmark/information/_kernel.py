@@ -36,7 +36,7 @@ class Mixture:
 
 
 def subset_quadratic(kind, l, pre, rows):
-    """Squared Mahalanobis distances (chunk x components) and per-component log weights.
+    """Half squared Mahalanobis distances (chunk x components) and per-component log weights.
 
     ``kind`` is ``"all"``, ``"rest"`` (all latents but ``l``) or ``"one"`` (latent
     ``l``).  For a shared covariance with precision ``P``, the marginal of all
@@ -44,32 +44,35 @@ def subset_quadratic(kind, l, pre, rows):
     rank-one correction of the full-set distances, separable in evaluation point
     and component, so no factorisation or matmul per ``l`` is needed.  The
     Gaussian normalisers are common to all components of a shared covariance
-    and cancel in every information, so they are left out.
+    and cancel in every information, so they are left out.  Every constant
+    carries the factor 1/2 of the exponent, a power of two, so the halves are
+    exactly the halves of the distances (no rounding differs) at no extra pass.
+    The ``"all"`` matrix is shared between requests: it must not be written to.
     """
     if pre["shared"]:
         if kind == "one":
             q = np.subtract.outer(rows["x"][:, l], pre["mu"][:, l])
             q *= q
-            q *= 1.0 / pre["cov"][l, l]
+            q *= pre["half_inv_cov"][l]
             return q, None
         if kind == "all":
-            return rows["q_all"].copy(), None
+            return rows["q_all"], None
         t = np.subtract.outer(rows["h"][:, l], pre["h"][:, l])
         t *= t
-        t *= 1.0 / pre["prec"][l, l]
-        return rows["q_all"] - t, None
+        t *= pre["half_inv_prec"][l]
+        return np.subtract(rows["q_all"], t, out=t), None
     # per-component diagonal covariances
     if kind == "one":
         q = np.subtract.outer(rows["x"][:, l], pre["mu"][:, l])
         q *= q
-        q *= pre["inv_var"][:, l]
+        q *= pre["half_inv_var"][:, l]
         return q, -0.5 * pre["log_var"][:, l]
     if kind == "all":
-        return rows["q_all"].copy(), -0.5 * pre["log_det"]
+        return rows["q_all"], -0.5 * pre["log_det"]
     t = np.subtract.outer(rows["x"][:, l], pre["mu"][:, l])
     t *= t
-    t *= pre["inv_var"][:, l]
-    return rows["q_all"] - t, -0.5 * (pre["log_det"] - pre["log_var"][:, l])
+    t *= pre["half_inv_var"][:, l]
+    return np.subtract(rows["q_all"], t, out=t), -0.5 * (pre["log_det"] - pre["log_var"][:, l])
 
 
 def prepare(mix: Mixture) -> dict:
@@ -77,14 +80,16 @@ def prepare(mix: Mixture) -> dict:
     if pre["shared"]:
         prec = np.linalg.inv(mix.cov)
         prec = 0.5 * (prec + prec.T)
-        pre.update(cov=mix.cov, prec=prec, chol=np.linalg.cholesky(prec))
-        pre["b"] = mix.mu @ pre["chol"]          # whitened means: q = ||(x - mu) @ chol||^2
-        pre["bb"] = (pre["b"] ** 2).sum(axis=1)
+        pre.update(prec=prec, chol=np.linalg.cholesky(prec), half_inv_cov=0.5 / np.diag(mix.cov),
+                   half_inv_prec=0.5 / np.diag(prec))
+        b = mix.mu @ pre["chol"]                  # whitened means: q = ||(x - mu) @ chol||^2
+        pre["half_b"] = 0.5 * b
+        pre["half_bb"] = 0.5 * (b**2).sum(axis=1)
         pre["h"] = mix.mu @ prec                  # (P mu)_l for the rank-one corrections
     else:
-        inv_var = 1.0 / mix.var
-        pre.update(inv_var=inv_var, log_var=np.log(mix.var),
-                   mu_iv=mix.mu * inv_var, mm=(mix.mu**2 * inv_var).sum(axis=1))
+        half_inv_var = 0.5 / mix.var
+        pre.update(half_inv_var=half_inv_var, log_var=np.log(mix.var),
+                   half_mu_iv=mix.mu * half_inv_var, half_mm=(mix.mu**2 * half_inv_var).sum(axis=1))
         pre["log_det"] = pre["log_var"].sum(axis=1)
     # component weights per value, all requested factors side by side: one matmul
     # gives every group's summed density for every factor
@@ -92,7 +97,8 @@ def prepare(mix: Mixture) -> dict:
     counts = mix.weights[:, :offsets[1]].sum(axis=1)
     with np.errstate(divide="ignore"):
         log_weights = np.log(mix.weights)
-    pre.update(weights=mix.weights.astype(np.float32), log_weights=log_weights,
+    members = [np.flatnonzero(column) for column in mix.weights.T]  # each group's components
+    pre.update(weights=mix.weights.astype(np.float32), log_weights=log_weights, members=members,
                counts=counts.astype(np.float32), offsets=offsets, total=counts.sum(),
                group_total=mix.weights.sum(axis=0))
     return pre
@@ -104,45 +110,61 @@ def chunk_rows(pre, x_chunk, need_all: bool) -> dict:
         return rows
     if pre["shared"]:
         a = x_chunk @ pre["chol"]
-        q = a @ pre["b"].T
+        q = a @ pre["half_b"].T
         q *= -2.0
-        q += (a**2).sum(axis=1)[:, None]
-        q += pre["bb"][None, :]
+        q += 0.5 * (a**2).sum(axis=1)[:, None]
+        q += pre["half_bb"][None, :]
         np.maximum(q, 0.0, out=q)
         rows.update(q_all=q, h=x_chunk @ pre["prec"])
     else:
-        q = (x_chunk**2) @ pre["inv_var"].T
-        q -= 2.0 * (x_chunk @ pre["mu_iv"].T)
-        q += pre["mm"][None, :]
+        q = (x_chunk**2) @ pre["half_inv_var"].T
+        q -= 2.0 * (x_chunk @ pre["half_mu_iv"].T)
+        q += pre["half_mm"][None, :]
         np.maximum(q, 0.0, out=q)
         rows["q_all"] = q
     return rows
 
 
-def log_ratio_sums(q, log_w, pre, labels, cols, mix):
+def log_ratio_sums(half_q, log_w, pre, labels, cols, mix):
     """Sum over rows of ``log p(x | y_k = own value) - log p(x)`` for each requested factor.
 
-    ``q`` is overwritten.  ``cols`` indexes the requested factors within ``mix.factors``.
+    ``half_q`` (half the squared distances) is only read.  ``cols`` indexes the
+    requested factors within ``mix.factors``.
     """
-    q *= -0.5
-    if log_w is not None:
-        q += log_w[None, :]
-    q -= q.max(axis=1)[:, None]
-    # After the shift every entry is <= 0 and exactly 0 at the row's best component;
-    # float32 carries these to 6e-8 relative error (< 1e-4 nats even for entries
-    # near -700), so the exp and the group-sum matmul run in single precision at
-    # twice the throughput while the distances above stay in double precision.
-    dens = np.exp(q.astype(np.float32))
+    # The exponent, shifted so that every entry is <= 0 and exactly 0 at the row's best
+    # component, goes straight into single precision: float32 carries it to 6e-8 relative
+    # error (< 1e-4 nats even for entries near -700), so the exp and the group-sum matmul
+    # run at twice the throughput while the distances above stay in double precision.
+    dens = np.empty(half_q.shape, dtype=np.float32)
+    if log_w is None:
+        top = half_q.min(axis=1)[:, None]
+        np.subtract(top, half_q, out=dens)
+
+        def shifted(rows, members):
+            return top[rows] - half_q[np.ix_(rows, members)]
+    else:
+        expo = np.subtract(log_w[None, :], half_q)
+        top = expo.max(axis=1)[:, None]
+        np.subtract(expo, top, out=dens)
+
+        def shifted(rows, members):
+            return expo[np.ix_(rows, members)] - top[rows]
+    np.exp(dens, out=dens)
     total = (dens @ pre["counts"]).astype(np.float64)
     groups = dens @ pre["weights"]
     out = np.empty(len(cols))
     for n, i in enumerate(cols):
         col = pre["offsets"][i] + labels[:, i]
-        own = groups[np.arange(len(q)), col]
+        own = groups[np.arange(len(half_q)), col]
         log_own = np.log(np.maximum(own, 1e-38))
-        for r in np.nonzero(own < 1e-30)[0]:
-            # the own group underflowed against the best one: redo that row in log space
-            log_own[r] = logsumexp(q[r] + pre["log_weights"][:, col[r]])
+        low = np.nonzero(own < 1e-30)[0]
+        # the own group underflowed against the best component: redo those rows in log
+        # space, over the own group's components only
+        for c in np.unique(col[low]):
+            rows = low[col[low] == c]
+            members = pre["members"][c]
+            log_own[rows] = logsumexp(shifted(rows, members) + pre["log_weights"][members, c],
+                                      axis=1)
         ratio = (log_own - np.log(pre["group_total"][col])) - (np.log(total) - np.log(pre["total"]))
         out[n] = ratio.sum()
     return out
