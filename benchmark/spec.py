@@ -78,6 +78,10 @@ class MetricSpec:
         evaluation instead of repeating it (UniBound's raw informations).
     source : str
         ``builtin`` or where a plugin came from.
+    cost : tuple of float or None
+        Typical seconds per cell ``(default sizes, quick sizes)`` on the dSprites
+        ideal representation with one core: a sweep adds them up into the
+        duration it announces before it starts.  ``None``: unknown (plugins).
     """
 
     name: str
@@ -93,6 +97,7 @@ class MetricSpec:
     family: str | None = None
     details: Callable | None = None
     source: str = "builtin"
+    cost: tuple | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "display_name", self.display_name or self.name)

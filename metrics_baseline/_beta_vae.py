@@ -267,7 +267,8 @@ def beta_vae(rep, rng, *, batch_size: int = 64, num_train: int = 10000,
 SPEC = MetricSpec("beta_vae", beta_vae, headline="eval_accuracy",
                   family="intervention", display_name="BetaVAE",
                   target="modularity",
-                  default=True, quick={"num_train": 1000, "num_test": 500})
+                  default=True, quick={"num_train": 1000, "num_test": 500},
+                  cost=(0.41, 0.04))
 
 #: The review's "Z-diff": BetaVAE with the review's sizes, classifier iterations and scaling.
 #: The review bins factors into 10 bins and fixes a bin; this fixes an exact value (equal
@@ -277,4 +278,5 @@ REVIEW_SPEC = MetricSpec("z_diff", beta_vae, headline="eval_accuracy",
                          target="modularity",
                          params={"batch_size": 200, "num_train": 10000, "num_test": 5000,
                                  "max_iter": 10000, "scale": True},
-                         quick={"num_train": 1000, "num_test": 500})
+                         quick={"num_train": 1000, "num_test": 500},
+                         cost=(1.2, 0.1))

@@ -363,4 +363,5 @@ def dci_es(rep, rng, *, num_train: int = 4000, num_test: int = 1000,
 SPEC = MetricSpec("dci_es", dci_es, headline="explicitness", family="predictor",
                   display_name="DCI-ES explicitness", target="explicitness",
                   rising={"best_capacity"},
-                  quick={"num_train": 1000, "num_test": 500, "num_trees": 10})
+                  quick={"num_train": 1000, "num_test": 500, "num_trees": 10},
+                  cost=(6, 0.87))

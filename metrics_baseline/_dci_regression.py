@@ -338,7 +338,9 @@ def dci_rf(rep, rng, *, num_samples: int = 10000, n_jobs: int | None = -1) -> di
 
 LASSO_SPEC = MetricSpec("dci_lasso", dci_lasso, headline="disentanglement", family="predictor",
                         display_name="DCI (Lasso)", target="modularity",
-                        quick={"num_samples": 2000})
+                        quick={"num_samples": 2000},
+                        cost=(0.24, 0.17))
 RF_SPEC = MetricSpec("dci_rf", dci_rf, headline="disentanglement", family="predictor",
                      display_name="DCI (random forest)", target="modularity",
-                     quick={"num_samples": 1000})
+                     quick={"num_samples": 1000},
+                     cost=(62, 12))

@@ -117,4 +117,5 @@ def dcimig(rep, rng, *, num_samples: int = 10000, num_bins: int = 20,
 
 SPEC = MetricSpec("dcimig", dcimig, headline="dcimig",
                   family="information", display_name="DCIMIG", target="modularity",
-                  quick={"num_samples": 3000})
+                  quick={"num_samples": 3000},
+                  cost=(0.005, 0.002))

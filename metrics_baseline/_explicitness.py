@@ -180,4 +180,5 @@ def explicitness(rep, rng, *, num_samples: int = 10000, num_bins: int | None = N
 
 SPEC = MetricSpec("explicitness", explicitness, headline="explicitness", family="predictor",
                   display_name="Explicitness", target="explicitness",
-                  quick={"num_samples": 2000})
+                  quick={"num_samples": 2000},
+                  cost=(0.81, 0.31))

@@ -326,7 +326,8 @@ SPEC = MetricSpec("factor_vae", factor_vae, headline="eval_accuracy",
                   family="intervention", display_name="FactorVAE",
                   target="modularity",
                   default=True,
-                  quick={"num_train": 1000, "num_test": 500, "num_variance_estimate": 2000})
+                  quick={"num_train": 1000, "num_test": 500, "num_variance_estimate": 2000},
+                  cost=(0.26, 0.02))
 
 #: The review's "Z-min Variance": FactorVAE with the review's sizes, threshold and scaling.
 #: The review bins factors into 10 bins and fixes a bin; this fixes an exact value (equal
@@ -337,4 +338,5 @@ REVIEW_SPEC = MetricSpec("z_min_var", factor_vae, headline="eval_accuracy",
                          params={"batch_size": 200, "num_train": 800, "num_test": 800,
                                  "num_variance_estimate": 10000, "prune_threshold": 0.02,
                                  "scale": True},
-                         quick={"num_train": 300, "num_test": 300, "num_variance_estimate": 2000})
+                         quick={"num_train": 300, "num_test": 300, "num_variance_estimate": 2000},
+                         cost=(0.05, 0.016))

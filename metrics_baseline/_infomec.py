@@ -348,4 +348,5 @@ def infomec(rep, rng, *, num_samples: int = 10000, n_neighbors: int = 10,
 
 SPEC = MetricSpec("infomec", infomec, headline="infom",
                   family="information", display_name="InfoMEC", target="modularity",
-                  quick={"num_samples": 3000})
+                  quick={"num_samples": 3000},
+                  cost=(2, 1.1))

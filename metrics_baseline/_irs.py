@@ -161,4 +161,5 @@ def irs(rep, rng, *, num_train: int = 10000, diff_quantile: float = 0.99) -> dic
 
 SPEC = MetricSpec("irs", irs, headline="irs",
                   family="intervention", display_name="IRS", target="modularity",
-                  quick={"num_train": 2000})
+                  quick={"num_train": 2000},
+                  cost=(0.01, 0.004))

@@ -142,4 +142,5 @@ def jemmig(rep, rng, *, num_samples: int = 10000, num_bins: int = 20,
 
 SPEC = MetricSpec("jemmig", jemmig, headline="jemmig",
                   family="information", display_name="JEMMIG", target="compactness",
-                  quick={"num_samples": 3000})
+                  quick={"num_samples": 3000},
+                  cost=(0.006, 0.002))

@@ -217,4 +217,5 @@ def mig(rep, rng, *, num_samples: int = 10000, num_bins: int = 20, continuous_fa
 
 SPEC = MetricSpec("mig", mig, headline="mig",
                   family="information", display_name="MIG", default=True, target="compactness",
-                  quick={"num_samples": 3000})
+                  quick={"num_samples": 3000},
+                  cost=(0.007, 0.003))

@@ -117,4 +117,5 @@ def mig_sup(rep, rng, *, num_samples: int = 10000, num_bins: int = 20,
 
 SPEC = MetricSpec("mig_sup", mig_sup, headline="mig_sup",
                   family="information", display_name="MIG-sup", target="modularity",
-                  quick={"num_samples": 3000})
+                  quick={"num_samples": 3000},
+                  cost=(0.005, 0.002))

@@ -109,4 +109,5 @@ def min_suf(rep, rng, *, num_samples: int = 10000, num_bins: int = 15) -> dict:
 
 SPEC = MetricSpec("min_suf", min_suf, headline="minimality",
                   family="information", display_name="Minimality", target="modularity",
-                  quick={"num_samples": 3000})
+                  quick={"num_samples": 3000},
+                  cost=(0.006, 0.002))

@@ -201,4 +201,5 @@ def modularity(rep, rng, *, num_train: int = 10000, num_test: int = 5000, num_bi
 SPEC = MetricSpec("modularity", modularity, headline="modularity",
                   family="information", display_name="Modularity",
                   target="modularity",
-                  quick={"num_train": 2000, "num_test": 1000})
+                  quick={"num_train": 2000, "num_test": 1000},
+                  cost=(0.59, 0.1))

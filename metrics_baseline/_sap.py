@@ -143,4 +143,5 @@ def sap(rep, rng, *, num_train: int = 10000, num_test: int = 5000,
 
 SPEC = MetricSpec("sap", sap, headline="sap",
                   family="predictor", display_name="SAP", target="compactness",
-                  quick={"num_train": 2000, "num_test": 1000})
+                  quick={"num_train": 2000, "num_test": 1000},
+                  cost=(0.44, 0.12))

@@ -171,4 +171,5 @@ def z_max_var(rep, rng, *, batch_size: int = 200, num_train: int = 800, num_test
 SPEC = MetricSpec("z_max_var", z_max_var, headline="eval_accuracy",
                   family="intervention", display_name="Z-max Var",
                   target="modularity",
-                  quick={"num_train": 300, "num_test": 300, "num_variance_estimate": 2000})
+                  quick={"num_train": 300, "num_test": 300, "num_variance_estimate": 2000},
+                  cost=(0.045, 0.014))

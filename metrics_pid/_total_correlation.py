@@ -164,4 +164,5 @@ SPEC = MetricSpec(
     "total_correlation", total_correlation, headline="total_correlation",
     display_name="Total correlation", family="information", target=None, default=False,
     rising=("total_correlation", "gaussian_total_correlation"),
-    quick={"num_mc_points": 2000, "num_components": 2000, "num_samples": 2000})
+    quick={"num_mc_points": 2000, "num_components": 2000, "num_samples": 2000},
+    cost=(0.4, 0.09))

@@ -92,4 +92,5 @@ SPEC = MetricSpec(
     target="unique_information", family="information",
     rising=("redundancy_l", "redundancy_u", "synergy_l", "synergy_u"), highlight=True,
     quick={"num_mc_points": 2000, "num_components": 2000, "num_samples": 2000},
-    details=unibound_details)
+    details=unibound_details,
+    cost=(1, 0.19))

@@ -204,8 +204,9 @@ def _stop(pool, wait: bool) -> None:
             process.join(timeout=2)
 
 
-def dask_map(run_cell, config, todo, base, scheduler: str):
-    """Run ``todo`` on the Dask cluster at ``scheduler``."""
+def dask_map(run_cell, config, todo, base, scheduler: str, on_start=None):
+    """Run ``todo`` on the Dask cluster at ``scheduler``; ``on_start(threads)`` is called
+    with the cluster's number of worker threads once it has one."""
     try:
         from dask.distributed import Client, wait
     except ImportError:
@@ -225,6 +226,8 @@ def dask_map(run_cell, config, todo, base, scheduler: str):
         raise BenchmarkError(f"--scheduler {scheduler}: cannot use this Dask scheduler ({reason})")
     with client:
         _await_workers(client, scheduler)
+        if on_start is not None:
+            on_start(sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
         shared = client.scatter(base, broadcast=True)
         futures = {client.submit(run_cell, config, cell, shared, pure=False): cell for cell in todo}
         pending = set(futures)

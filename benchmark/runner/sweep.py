@@ -33,7 +33,7 @@ from .seeding import attack_rng, metric_rng
 from .signals import is_signal
 
 __all__ = ["SCORE_COLUMNS", "TIMING_COLUMNS", "SweepConfig", "SweepResult", "base_representation",
-           "check_attack", "cells_of", "run_cell", "run_sweep"]
+           "check_attack", "cells_of", "duration_note", "estimated_seconds", "run_cell", "run_sweep"]
 
 SCORE_COLUMNS = ["attack", "level", "seed", "metric", "key", "score"]
 TIMING_COLUMNS = ["attack", "level", "seed", "metric", "seconds"]
@@ -261,13 +261,18 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     for note in store.notes() if store else []:
         if on_note is not None:
             on_note(note)
+
+    def announce(workers):  # beside the progress bar, whose ETA then takes over
+        if on_note is not None and todo and progress:
+            on_note(duration_note(config, todo, workers))
     errors = []
     if executor == "dask":
-        stream = dask_map(run_cell, config, todo, base, scheduler)
+        stream = dask_map(run_cell, config, todo, base, scheduler, on_start=announce)
     else:
         # a plugin runs in a worker process even with jobs=1: one that ends its process
         # (os._exit, a crash in native code) then fails its cells instead of the run
         isolate = any(get_metric(m).source != "builtin" for m in config.metrics)
+        announce(jobs)
         stream = local_map(run_cell, config, todo, base, jobs, on_note=on_note, isolate=isolate)
     bar = tqdm(total=len(cells), initial=len(results), desc=f"{config.attack}",
                unit="cell", disable=not progress, leave=False)
@@ -287,6 +292,35 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     details = {(cell.level, get_metric(cell.metric).name): results[cell]["details"]
                for cell in cells if cell.seed == config.seeds[0] and "details" in results.get(cell, {})}
     return SweepResult(config, base, scores, timings, errors, details, notes, extras)
+
+
+def estimated_seconds(config: SweepConfig, cells) -> tuple[float, int]:
+    """``(seconds, unknown)``: the summed typical cost of ``cells`` on one core (see
+    :attr:`~benchmark.spec.MetricSpec.cost`) and how many cells have no known cost."""
+    seconds, unknown = 0.0, 0
+    for cell in cells:
+        cost = get_metric(cell.metric).cost
+        if cost is None:
+            unknown += 1
+        else:
+            seconds += cost[1 if config.quick else 0]
+    return seconds, unknown
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def duration_note(config: SweepConfig, cells, workers: int) -> str:
+    """One line announcing how long ``cells`` should take on ``workers`` cores."""
+    seconds, unknown = estimated_seconds(config, cells)
+    workers = max(1, min(workers, len(cells)))
+    text = f"{len(cells)} cell(s) to compute: about {_duration(seconds / workers)} with {workers} worker(s)"
+    if unknown:
+        text += f", plus {unknown} cell(s) of plugins, whose cost is unknown"
+    return text + " (typical costs on dSprites; the progress bar's ETA follows the real pace)"
 
 
 def _tables(config, cells, results):

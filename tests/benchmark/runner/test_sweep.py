@@ -248,3 +248,17 @@ def test_damaged_or_ill_shaped_cells_are_recomputed_with_a_note(run_cli, tmp_pat
     assert (tmp_path / "noise/scores.csv").read_bytes() == first
     assert "note: 2 stored cell(s) were damaged (unreadable or ill-formed); recomputing them" \
         in capsys.readouterr().err.splitlines()
+
+
+def test_a_sweep_announces_its_duration_from_the_metrics_costs():
+    from benchmark.runner.registry import get_metric
+    from benchmark.runner.sweep import cells_of, duration_note, estimated_seconds
+
+    config = SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0), metrics=("mig", "dci_fast"),
+                         seeds=(0, 1))
+    per_level_seed = get_metric("mig").cost[0] + get_metric("dci_fast").cost[0]
+    assert estimated_seconds(config, cells_of(config)) == (pytest.approx(6 * per_level_seed), 0)
+    quick = SweepConfig(**{**config.__dict__, "quick": True})
+    assert estimated_seconds(quick, cells_of(quick))[0] < estimated_seconds(config, cells_of(config))[0]
+    note = duration_note(config, cells_of(config), 2)
+    assert note.startswith(f"12 cell(s) to compute: about {3 * per_level_seed:.0f} s with 2 worker(s)")
