@@ -26,13 +26,17 @@ def knn_radii(codes: np.ndarray, labels: np.ndarray, k: int):
     k_all = np.empty(len(codes))
     order = np.argsort(inv, kind="stable")
     bounds = np.searchsorted(inv[order], np.arange(len(counts) + 1))
-    for v in range(len(counts)):
-        idx = order[bounds[v]:bounds[v + 1]]
-        kk = min(k, len(idx) - 1)
-        dist, _ = off_main_thread(cKDTree(codes[idx]).query, codes[idx], k=kk + 1, p=np.inf,
-                                  workers=query_workers(codes[idx]))
-        radius[idx] = np.nextafter(dist[:, -1], 0)
-        k_all[idx] = kk
+
+    def per_label():  # one hand-over to a helper thread for all labels, not one per label
+        for v in range(len(counts)):
+            idx = order[bounds[v]:bounds[v + 1]]
+            kk = min(k, len(idx) - 1)
+            dist, _ = cKDTree(codes[idx]).query(codes[idx], k=kk + 1, p=np.inf,
+                                                workers=query_workers(codes[idx]))
+            radius[idx] = np.nextafter(dist[:, -1], 0)
+            k_all[idx] = kk
+
+    off_main_thread(per_label)
     return radius, k_all, counts[inv]
 
 
@@ -78,44 +82,50 @@ def ball_counts(codes: np.ndarray, radii: dict) -> dict:
     "all latents but one" subset, from one chunked pass over the coordinates.
 
     ``radii`` maps a subset key (``("all", -1)`` or ``("rest", l)``) to a list of
-    radius vectors (one per factor); the result has the same layout.  Per pair of
-    points the pass keeps the largest coordinate distance, the coordinate where it
-    occurs and the second largest: the distance without coordinate ``l`` is the
-    largest unless ``l`` is where it occurs, then the second largest.  Float
-    arithmetic is that of the KD-tree's ``query_ball_point``, so the counts are equal.
+    radius vectors (one per factor); the result has the same layout.  The distance
+    without coordinate ``l`` is the largest coordinate distance unless ``l`` is where
+    it occurs, then the second largest, so no subset's distance is below the second
+    largest.  The pass over every pair keeps the second largest distance in single
+    precision, only to find the pairs where it may be within the row's largest radius
+    (a margin covers the rounding); those few pairs (the radii are those of a few
+    nearest neighbours) are measured again in double precision and counted one by one,
+    with the float arithmetic of the KD-tree's ``query_ball_point``, so the counts are equal.
     """
-    n = len(codes)
+    n, dim = codes.shape
+    keys = list(radii)
     counts = {key: [np.empty(n, dtype=np.int64) for _ in rs] for key, rs in radii.items()}
+    reach = np.max([r for rs in radii.values() for r in rs], axis=0)  # each row's largest radius
+    # single precision moves each coordinate distance by < 3 * 2**-24 * (|a| + |b|),
+    # and the second largest of them by no more: 1e-6 of the largest magnitude covers it
+    reach32 = (reach + 1e-6 * (np.abs(codes).max() + reach)).astype(np.float32)
+    codes32 = codes.astype(np.float32)
     chunk = max(1, int(1e6 // n))
 
     def work(start):
         # every buffer is allocated once per chunk and reused: fresh chunk-sized arrays
         # per coordinate cost page faults that halve numpy's throughput
-        rows = codes[start:start + chunk]
+        stop = min(start + chunk, n)
+        rows = codes32[start:stop]
         shape = (len(rows), n)
-        top, second, low, t = np.zeros(shape), np.zeros(shape), np.empty(shape), np.empty(shape)
-        where = np.zeros(shape, dtype=np.int16)
-        mask = np.empty(shape, dtype=bool)
-        for j in range(codes.shape[1]):
-            np.subtract(rows[:, j, None], codes[None, :, j], out=t)
+        top, second = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        low, t = np.empty(shape, np.float32), np.empty(shape, np.float32)
+        for j in range(dim):
+            np.subtract(rows[:, j, None], codes32[None, :, j], out=t)
             np.abs(t, out=t)
             np.minimum(top, t, out=low)
             np.maximum(second, low, out=second)
-            np.greater(t, top, out=mask)
-            np.copyto(where, j, where=mask)
             np.maximum(top, t, out=top)
-        for key, rs in radii.items():
+        row, col = np.nonzero(second <= reach32[start:stop, None])
+        apart = np.abs(codes[start + row] - codes[col])
+        where = apart.argmax(axis=1)  # on a tie the two largest are equal: either will do
+        largest = apart[np.arange(len(row)), where]
+        runner_up = np.partition(apart, dim - 2, axis=1)[:, dim - 2] if dim > 1 else 0 * largest
+        for key in keys:
             kind, l = key
-            if kind == "all":
-                dist = top
-            else:
-                dist = t
-                np.copyto(dist, top)
-                np.equal(where, l, out=mask)
-                np.copyto(dist, second, where=mask)
-            for c, r in zip(counts[key], rs):
-                np.less_equal(dist, r[start:start + chunk, None], out=mask)
-                c[start:start + len(rows)] = np.count_nonzero(mask, axis=1)
+            dist = largest if kind == "all" else np.where(where == l, runner_up, largest)
+            for c, r in zip(counts[key], radii[key]):
+                inside = dist <= r[start + row]
+                c[start:stop] = np.bincount(row[inside], minlength=stop - start)
 
     map_in_threads(work, range(0, n, chunk))  # chunks write disjoint slices of the counts
     return counts

@@ -77,3 +77,16 @@ def test_knn_chunked_counts_equal_the_kd_tree():
             np.testing.assert_array_equal(getattr(a, part), getattr(b, part))
     with pytest.raises(BenchmarkError, match="counts must be one of"):
         knn_informations(rep, 0, counts="brute")
+
+
+def test_chunked_counts_stay_exact_where_single_precision_cannot_resolve_the_radii():
+    # the chunked pass screens pairs in single precision: with codes around 1e4 (not
+    # centred, so they stay there after scaling) float32 resolves only ~1e-3, far coarser
+    # than the gaps between neighbours; the screening margin must keep the counts exact
+    rng = np.random.default_rng(1)
+    codes = 3e4 + np.round(rng.standard_normal((800, 7)), 2)
+    factors = np.stack([rng.integers(0, 5, 800), (codes[:, 1] > 3e4).astype(int)], 1)
+    tree = knn_informations_from_codes(codes, factors, counts="tree")
+    chunked = knn_informations_from_codes(codes, factors, counts="chunked")
+    for part in ("joint", "rest"):
+        np.testing.assert_array_equal(getattr(chunked, part), getattr(tree, part))
