@@ -70,65 +70,127 @@ def knn_mi_labels(codes: np.ndarray, labels: np.ndarray, k: int, tree=None) -> f
     return knn_estimate(k_all, label_counts, m)
 
 
-#: From this many latents on, the neighbour counts of every factor for the full set and
-#: the "all but one" subsets come from one chunked pass over the coordinates
-#: (:func:`ball_counts`) instead of KD-tree ball queries, which lose their pruning in
-#: high dimensions (measurements in ``benchmarks/README.md``).
+#: From this many latents on, the same-label radii and the neighbour counts of every factor
+#: for the full set and the "all but one" subsets come from one chunked pass over the
+#: coordinates (:func:`chunked_terms`) instead of KD-tree queries, which lose their pruning
+#: in high dimensions (measurements in ``benchmarks/README.md``).
 BRUTE_FORCE_DIMS = 6
 
 
-def ball_counts(codes: np.ndarray, radii: dict) -> dict:
-    """Neighbour counts (max-norm, the point itself included) of the full set and of every
-    "all latents but one" subset, from one chunked pass over the coordinates.
+def _largest_two(rows, codes, out_top, out_second, scratch, diff):
+    """Largest and second largest coordinate distance of every pair (rows x codes)."""
+    out_top[:] = 0
+    out_second[:] = 0
+    for j in range(codes.shape[1]):
+        np.subtract(rows[:, j, None], codes[None, :, j], out=diff)
+        np.abs(diff, out=diff)
+        np.minimum(out_top, diff, out=scratch)
+        np.maximum(out_second, scratch, out=out_second)
+        np.maximum(out_top, diff, out=out_top)
 
-    ``radii`` maps a subset key (``("all", -1)`` or ``("rest", l)``) to a list of
-    radius vectors (one per factor); the result has the same layout.  The distance
-    without coordinate ``l`` is the largest coordinate distance unless ``l`` is where
-    it occurs, then the second largest, so no subset's distance is below the second
-    largest.  The pass over every pair keeps the second largest distance in single
-    precision, only to find the pairs where it may be within the row's largest radius
-    (a margin covers the rounding); those few pairs (the radii are those of a few
-    nearest neighbours) are measured again in double precision and counted one by one,
-    with the float arithmetic of the KD-tree's ``query_ball_point``, so the counts are equal.
+
+def _subset_distances(codes, first, row, col, keys):
+    """Exact (double precision) max-norm distances of the pairs ``(first + row, col)`` in
+    every subset of ``keys``: the largest coordinate distance, or for "all but ``l``" the
+    second largest where the largest is at ``l``."""
+    apart = np.abs(codes[first + row] - codes[col])
+    where = apart.argmax(axis=1)  # on a tie the two largest are equal: either will do
+    largest = apart[np.arange(len(row)), where]
+    dim = codes.shape[1]
+    runner_up = np.partition(apart, dim - 2, axis=1)[:, dim - 2] if dim > 1 else 0 * largest
+    return {key: largest if key[0] == "all" else np.where(where == key[1], runner_up, largest)
+            for key in keys}
+
+
+def _kth_smallest_per_row(values, row, num_rows, kth):
+    """Per row, its ``kth[row]``-th smallest value (0-based) among ``values``."""
+    counts = np.bincount(row, minlength=num_rows)
+    pos = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    table = np.full((num_rows, counts.max()), np.inf)
+    table[row, pos] = values
+    top = int(kth.max())
+    table = np.sort(np.partition(table, top, axis=1)[:, :top + 1], axis=1)
+    return table[np.arange(num_rows), kth]
+
+
+def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) -> dict:
+    """The Ross estimate's terms for the full set and every "all latents but one" subset
+    of ``keys``, for every factor, from one chunked pass over the coordinates.
+
+    ``factor_labels`` maps a factor to its labels, each occurring at least twice.
+    Returns ``{(key, factor): (k_used, label_counts, m)}`` as :func:`knn_radii` and the
+    ball counts of ``query_ball_point`` give them, equal to them.
+
+    The distance without coordinate ``l`` is the largest coordinate distance unless
+    ``l`` is where it occurs, then the second largest; every subset's distance is at
+    most the largest and at least the second largest.  So per point the same-label
+    radius of every subset is at most the full set's, and no pair whose second largest
+    distance exceeds a radius is within it.  The pass over every pair keeps the two
+    largest distances in single precision, only to find the pairs that may matter (a
+    margin covers the rounding); those few (the radii are those of a few nearest
+    neighbours) are measured again in double precision, with the float arithmetic of
+    the KD-tree, and ranked or counted one by one.
     """
-    n, dim = codes.shape
-    keys = list(radii)
-    counts = {key: [np.empty(n, dtype=np.int64) for _ in rs] for key, rs in radii.items()}
-    reach = np.max([r for rs in radii.values() for r in rs], axis=0)  # each row's largest radius
-    # single precision moves each coordinate distance by < 3 * 2**-24 * (|a| + |b|),
-    # and the second largest of them by no more: 1e-6 of the largest magnitude covers it
-    reach32 = (reach + 1e-6 * (np.abs(codes).max() + reach)).astype(np.float32)
+    n = len(codes)
     codes32 = codes.astype(np.float32)
-    chunk = max(1, int(1e6 // n))
+    # single precision moves each coordinate distance by < 3 * 2**-24 * (|a| + |b|), and
+    # any order statistic of them by no more: 1e-6 of the largest magnitude covers it
+    slack = 1e-6 * float(np.abs(codes).max())
+    factors = []
+    for f, labels in factor_labels.items():
+        _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+        inv = inv.reshape(-1)
+        order = np.argsort(inv, kind="stable")  # each label's points, side by side
+        bounds = np.concatenate([[0], np.cumsum(counts)])
+        factors.append((f, inv, np.minimum(k, counts[inv] - 1), counts[inv], order, bounds))
+    radius = {(key, f): np.empty(n) for key in keys for f, *_ in factors}
+    m = {(key, f): np.empty(n, dtype=np.int64) for key in keys for f, *_ in factors}
+    chunk = max(1, int(4e6 // n))
+
+    def same_label_candidates(top, second, start, inv, kk, order, bounds):
+        # per label among the chunk's rows, the block of its rows against its points:
+        # the (kk + 1)-th smallest distance (itself included) bounds every subset's radius
+        local = inv[start:start + len(top)]
+        rows, cols = [], []
+        for v in np.unique(local):
+            r = np.flatnonzero(local == v)
+            c = order[bounds[v]:bounds[v + 1]]
+            block = top[np.ix_(r, c)]
+            kth = kk[start + r]
+            near = np.sort(np.partition(block, int(kth.max()), axis=1)[:, :int(kth.max()) + 1],
+                           axis=1)[np.arange(len(r)), kth]
+            bound = (near + slack + 1e-6 * near).astype(np.float32)
+            rr, cc = np.nonzero(second[np.ix_(r, c)] <= bound[:, None])
+            rows.append(r[rr])
+            cols.append(c[cc])
+        row, col = np.concatenate(rows), np.concatenate(cols)
+        by_row = np.argsort(row, kind="stable")
+        return row[by_row], col[by_row]
 
     def work(start):
-        # every buffer is allocated once per chunk and reused: fresh chunk-sized arrays
-        # per coordinate cost page faults that halve numpy's throughput
         stop = min(start + chunk, n)
-        rows = codes32[start:stop]
-        shape = (len(rows), n)
-        top, second = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
-        low, t = np.empty(shape, np.float32), np.empty(shape, np.float32)
-        for j in range(dim):
-            np.subtract(rows[:, j, None], codes32[None, :, j], out=t)
-            np.abs(t, out=t)
-            np.minimum(top, t, out=low)
-            np.maximum(second, low, out=second)
-            np.maximum(top, t, out=top)
-        row, col = np.nonzero(second <= reach32[start:stop, None])
-        apart = np.abs(codes[start + row] - codes[col])
-        where = apart.argmax(axis=1)  # on a tie the two largest are equal: either will do
-        largest = apart[np.arange(len(row)), where]
-        runner_up = np.partition(apart, dim - 2, axis=1)[:, dim - 2] if dim > 1 else 0 * largest
-        for key in keys:
-            kind, l = key
-            dist = largest if kind == "all" else np.where(where == l, runner_up, largest)
-            for c, r in zip(counts[key], radii[key]):
-                inside = dist <= r[start + row]
-                c[start:stop] = np.bincount(row[inside], minlength=stop - start)
+        shape = (stop - start, n)
+        top, second = np.empty(shape, np.float32), np.empty(shape, np.float32)
+        _largest_two(codes32[start:stop], codes32, top, second, np.empty(shape, np.float32),
+                     np.empty(shape, np.float32))
+        reach = np.zeros(stop - start)
+        for f, inv, kk, _, order, bounds in factors:
+            row, col = same_label_candidates(top, second, start, inv, kk, order, bounds)
+            kth = kk[start:stop]
+            for key, dist in _subset_distances(codes, start, row, col, keys).items():
+                r = np.nextafter(_kth_smallest_per_row(dist, row, stop - start, kth), 0)
+                radius[key, f][start:stop] = r
+                reach = np.maximum(reach, r)
+        # the neighbour counts, of every label, within those radii
+        row, col = np.nonzero(second <= (reach + slack + 1e-6 * reach).astype(np.float32)[:, None])
+        for key, dist in _subset_distances(codes, start, row, col, keys).items():
+            for f, *_ in factors:
+                inside = dist <= radius[key, f][start + row]
+                m[key, f][start:stop] = np.bincount(row[inside], minlength=stop - start)
 
-    map_in_threads(work, range(0, n, chunk))  # chunks write disjoint slices of the counts
-    return counts
+    map_in_threads(work, range(0, n, chunk))  # chunks write disjoint slices
+    return {(key, f): (kk.astype(float), counts, m[key, f]) for key in keys
+            for f, _, kk, counts, *_ in factors}
 
 
 def knn_mutual_info(codes, labels, *, k: int = 3) -> float:
@@ -229,21 +291,18 @@ def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
     # changes the point set: such factors take the per-factor KD-tree path
     complete = [f for f in range(y.shape[1]) if np.all(np.bincount(y[:, f])[y[:, f]] > 1)]
     chunked = {"auto": z.shape[1] >= BRUTE_FORCE_DIMS, "tree": False, "chunked": True}[counts]
-    brute = chunked and complete
-    terms = {}
+    brute = complete if chunked else []
     for key, subset in subsets(z.shape[1]):
+        rest = [f for f in range(y.shape[1]) if key[0] == "one" or f not in brute]
+        if not rest:
+            continue
         codes = np.ascontiguousarray(z[:, subset])
-        shared = complete if brute and key[0] != "one" else []
-        for f in shared:
-            terms[key, f] = knn_radii(codes, y[:, f], k)
-        rest = [f for f in range(y.shape[1]) if f not in shared]
-        tree = cKDTree(codes) if rest else None
+        tree = cKDTree(codes)
         for f in rest:
             result.store(key, f, knn_mi_labels(codes, y[:, f], k, tree))
-    if terms:
-        keys = list(dict.fromkeys(key for key, _ in terms))
-        found = ball_counts(z, {key: [terms[key, f][0] for f in complete] for key in keys})
-        for key in keys:
-            for f, m in zip(complete, found[key]):
-                result.store(key, f, knn_estimate(terms[key, f][1], terms[key, f][2], m))
+    if brute:
+        keys = [key for key, _ in subsets(z.shape[1]) if key[0] != "one"]
+        terms = chunked_terms(z, {f: y[:, f] for f in brute}, keys, k)
+        for (key, f), (k_all, label_counts, m) in terms.items():
+            result.store(key, f, knn_estimate(k_all, label_counts, m))
     return result
