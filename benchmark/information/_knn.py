@@ -259,11 +259,11 @@ def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
     Each code column is scaled to unit variance (as ``mutual_info_classif``
     does), then every ``I(y_k; z_S)`` is estimated by :func:`knn_mutual_info`
     on the columns ``S``.  From :data:`BRUTE_FORCE_DIMS` latents on, the full set
-    and every all-but-one subset take their same-label radii per factor value
-    (:func:`knn_radii`) and their neighbour counts from one shared chunked pass
-    over the pairwise distances (:func:`ball_counts`); below that, and for
-    single latents, one KD-tree per subset serves every factor.  ``counts``
-    forces one way (``"tree"`` or ``"chunked"``); both give identical counts.
+    and every all-but-one subset take their same-label radii and their neighbour
+    counts from one shared chunked pass over the pairwise distances
+    (:func:`chunked_terms`); below that, and for single latents, one KD-tree per
+    subset serves every factor (:func:`knn_radii` per factor value).  ``counts``
+    forces one way (``"tree"`` or ``"chunked"``); both give identical results.
 
     Parameters
     ----------
