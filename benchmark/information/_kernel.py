@@ -137,11 +137,11 @@ def log_ratio_sums(half_q, log_w, pre, labels, cols, mix):
     # run at twice the throughput while the distances above stay in double precision.
     dens = np.empty(half_q.shape, dtype=np.float32)
     if log_w is None:
-        top = half_q.min(axis=1)[:, None]
-        np.subtract(top, half_q, out=dens)
+        nearest = half_q.min(axis=1)[:, None]
+        np.subtract(nearest, half_q, out=dens)
 
         def shifted(rows, members):
-            return top[rows] - half_q[np.ix_(rows, members)]
+            return nearest[rows] - half_q[np.ix_(rows, members)]
     else:
         expo = np.subtract(log_w[None, :], half_q)
         top = expo.max(axis=1)[:, None]

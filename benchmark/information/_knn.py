@@ -16,16 +16,21 @@ __all__ = ["BRUTE_FORCE_DIMS", "COUNT_METHODS", "knn_informations", "knn_informa
            "knn_mutual_info"]
 
 
+def label_groups(labels: np.ndarray):
+    """``(inv, counts, order, bounds)``: each point's label index, the labels' counts,
+    and the points ordered by label, label ``v``'s being ``order[bounds[v]:bounds[v + 1]]``."""
+    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    inv = inv.reshape(-1)
+    return inv, counts, np.argsort(inv, kind="stable"), np.concatenate([[0], np.cumsum(counts)])
+
+
 def knn_radii(codes: np.ndarray, labels: np.ndarray, k: int):
     """Per point: the max-norm distance to its ``k``-th neighbour with the same label
     (``k`` capped at the label's count minus one), shrunk to the next float below,
     the ``k`` used, and its label's count.  Every label must occur at least twice."""
-    _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    inv = inv.reshape(-1)
+    inv, counts, order, bounds = label_groups(labels)
     radius = np.empty(len(codes))
     k_all = np.empty(len(codes))
-    order = np.argsort(inv, kind="stable")
-    bounds = np.searchsorted(inv[order], np.arange(len(counts) + 1))
 
     def per_label():  # one hand-over to a helper thread for all labels, not one per label
         for v in range(len(counts)):
@@ -102,15 +107,19 @@ def _subset_distances(codes, first, row, col, keys):
             for key in keys}
 
 
+def _kth_smallest(table, kth):
+    """Per row of ``table``, its ``kth[row]``-th smallest entry (0-based)."""
+    top = int(kth.max())
+    return np.sort(np.partition(table, top, axis=1)[:, :top + 1], axis=1)[np.arange(len(table)), kth]
+
+
 def _kth_smallest_per_row(values, row, num_rows, kth):
-    """Per row, its ``kth[row]``-th smallest value (0-based) among ``values``."""
+    """Per row, its ``kth[row]``-th smallest value among ``values`` (``row`` sorted)."""
     counts = np.bincount(row, minlength=num_rows)
     pos = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
     table = np.full((num_rows, counts.max()), np.inf)
     table[row, pos] = values
-    top = int(kth.max())
-    table = np.sort(np.partition(table, top, axis=1)[:, :top + 1], axis=1)
-    return table[np.arange(num_rows), kth]
+    return _kth_smallest(table, kth)
 
 
 def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) -> dict:
@@ -135,16 +144,19 @@ def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) ->
     codes32 = codes.astype(np.float32)
     # single precision moves each coordinate distance by < 3 * 2**-24 * (|a| + |b|), and
     # any order statistic of them by no more: 1e-6 of the largest magnitude covers it
+    # (and 1e-6 of the distance the rounding of the widened bound itself)
     slack = 1e-6 * float(np.abs(codes).max())
+
+    def widened(distance):
+        return (distance + slack + 1e-6 * distance).astype(np.float32)
+
     factors = []
     for f, labels in factor_labels.items():
-        _, inv, counts = np.unique(labels, return_inverse=True, return_counts=True)
-        inv = inv.reshape(-1)
-        order = np.argsort(inv, kind="stable")  # each label's points, side by side
-        bounds = np.concatenate([[0], np.cumsum(counts)])
+        inv, counts, order, bounds = label_groups(labels)
         factors.append((f, inv, np.minimum(k, counts[inv] - 1), counts[inv], order, bounds))
     radius = {(key, f): np.empty(n) for key in keys for f, *_ in factors}
     m = {(key, f): np.empty(n, dtype=np.int64) for key in keys for f, *_ in factors}
+    # rows per chunk: four single-precision (rows x n) arrays, 64 MB per thread
     chunk = max(1, int(4e6 // n))
 
     def same_label_candidates(top, second, start, inv, kk, order, bounds):
@@ -155,12 +167,8 @@ def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) ->
         for v in np.unique(local):
             r = np.flatnonzero(local == v)
             c = order[bounds[v]:bounds[v + 1]]
-            block = top[np.ix_(r, c)]
-            kth = kk[start + r]
-            near = np.sort(np.partition(block, int(kth.max()), axis=1)[:, :int(kth.max()) + 1],
-                           axis=1)[np.arange(len(r)), kth]
-            bound = (near + slack + 1e-6 * near).astype(np.float32)
-            rr, cc = np.nonzero(second[np.ix_(r, c)] <= bound[:, None])
+            near = _kth_smallest(top[np.ix_(r, c)], kk[start + r])
+            rr, cc = np.nonzero(second[np.ix_(r, c)] <= widened(near)[:, None])
             rows.append(r[rr])
             cols.append(c[cc])
         row, col = np.concatenate(rows), np.concatenate(cols)
@@ -182,7 +190,7 @@ def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) ->
                 radius[key, f][start:stop] = r
                 reach = np.maximum(reach, r)
         # the neighbour counts, of every label, within those radii
-        row, col = np.nonzero(second <= (reach + slack + 1e-6 * reach).astype(np.float32)[:, None])
+        row, col = np.nonzero(second <= widened(reach)[:, None])
         for key, dist in _subset_distances(codes, start, row, col, keys).items():
             for f, *_ in factors:
                 inside = dist <= radius[key, f][start + row]
