@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..representations import GaussianStructure, InformationEquivalent, Posteriors, PosteriorTable
+from ..representations import GaussianStructure, InformationEquivalent, Posteriors
 from ..validation import BenchmarkError, check_rng
-from ._exact import mixture_informations
+from ._exact import linear_table_parts, mixture_informations
 from ._knn import knn_informations
 from ._result import Informations
 from ._structure import RESOLVE_THRESHOLD
@@ -55,8 +55,12 @@ def _reordered(info: Informations, order) -> Informations:
 def exact_applies(rep) -> bool:
     """Whether the exact estimator can run on ``rep`` at all: it offers
     :class:`~benchmark.representations.GaussianStructure` or
-    :class:`~benchmark.representations.Posteriors`."""
-    return isinstance(equivalent(rep)[0], (GaussianStructure, Posteriors))
+    :class:`~benchmark.representations.Posteriors`, or it is a linear map of a
+    posterior table that keeps each row's posterior tractable
+    (:func:`~benchmark.information._exact.linear_table_parts`: the noise,
+    redundancy and duplicate attacks)."""
+    rep = equivalent(rep)[0]
+    return isinstance(rep, (GaussianStructure, Posteriors)) or linear_table_parts(rep) is not None
 
 
 def exact_is_reliable(rep, num_components: int = 10000) -> bool:
@@ -65,9 +69,10 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     Always for Gaussian structure.  For per-sample posteriors only when the
     mixture holds every point of the data: on a factor grid
     (``rep.space.is_grid``) when the grid has at most ``num_components``
-    points, for a :class:`~benchmark.representations.PosteriorTable` when the
-    table covers the whole factor grid and all its rows fit in
-    ``num_components``.  A mixture over a sparse set of grid points or rows
+    points; for a :class:`~benchmark.representations.PosteriorTable`, whose
+    every row is a component however many there are, when the table covers
+    the whole factor grid, and the same for the linear maps of such a table
+    that :func:`exact_applies` takes.  A mixture over a sparse set of grid points or rows
     with narrow posteriors singles out rows, and through them the values of
     factors that are dependent within the sample, which overstates redundancy
     (``examples/make_encodings.py``'s table is such a case; numbers in
@@ -76,8 +81,9 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     rep = equivalent(rep)[0]
     if isinstance(rep, GaussianStructure):
         return True
-    if isinstance(rep, PosteriorTable):
-        return bool(rep.covers_grid) and rep.num_rows <= num_components
+    parts = linear_table_parts(rep)
+    if parts is not None:
+        return bool(parts[0].covers_grid)
     if isinstance(rep, Posteriors):
         return rep.space.is_grid and np.prod(rep.space.sizes, dtype=float) <= num_components
     return False

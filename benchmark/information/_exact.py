@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..representations import GaussianStructure, Posteriors, PosteriorTable, sqrt_psd
+from ..representations import GaussianStructure, LinearTransformed, Posteriors, PosteriorTable, sqrt_psd
 from ..validation import BenchmarkError, check_positive_int, check_rng
 from ._histogram import plugin_entropy
 from ._kernel import Mixture, solve_mixture
 from ._result import Informations, subsets
+from ._stream import RowBlocks, Subset, binned_rows, streamed_informations
 from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stratified_factors
 
-__all__ = ["mixture_informations"]
+__all__ = ["linear_table_parts", "mixture_informations"]
 
 
 #: A mixture with fewer components than ``num_components`` gets up to this many times
@@ -205,6 +206,114 @@ def posterior_mixture(rep, num_mc_points, num_components, rng) -> Mixture:
                    comp[pick], space.sizes, var=var)
 
 
+def linear_table_parts(rep):
+    """``(table, noise_var, copy, copy_noise)`` when ``rep`` is a posterior table, or a
+    linear map of one that keeps every row's posterior tractable; else None.
+
+    Two forms do: the table's latents, each with independent noise of its own
+    (variance ``noise_var``; the noise attack), and the table's latents unchanged
+    with noisy linear copies ``copy @ z + copy_noise @ e`` appended (the
+    redundancy and duplicate attacks), where ``copy_noise @ copy_noise.T`` is
+    invertible.  Given the table's latents those copies do not depend on the
+    row, so every latent subset reduces to a diagonal mixture over the rows
+    (:func:`table_informations`).  Anything that mixes the table's latents
+    makes each row's posterior a full-covariance Gaussian, which is left to kNN.
+    """
+    if isinstance(rep, PosteriorTable):
+        return rep, np.zeros(rep.dim), np.zeros((0, rep.dim)), np.zeros((0, 1))
+    if not isinstance(rep, LinearTransformed) or not isinstance(rep.base, PosteriorTable):
+        return None
+    dim = rep.base.dim
+    top, top_noise = rep.matrix[:dim], rep.noise_matrix[:dim]
+    copy, copy_noise = rep.matrix[dim:], rep.noise_matrix[dim:]
+    if not np.array_equal(top, np.eye(dim)):
+        return None
+    gram = top_noise @ top_noise.T
+    if np.any(gram[~np.eye(dim, dtype=bool)] != 0):  # noise shared between latents
+        return None
+    noise_var = np.diag(gram).copy()
+    if len(copy):
+        # copies of noisy latents would depend on the row given the noisy latents
+        if np.any(noise_var != 0):
+            return None
+        try:
+            np.linalg.cholesky(copy_noise @ copy_noise.T)
+        except np.linalg.LinAlgError:
+            return None
+    return rep.base, noise_var, copy, copy_noise
+
+
+def table_informations(table, noise_var, copy, copy_noise, rng, num_mc_points: int,
+                       max_memory_mb: float) -> Informations:
+    """Informations of a posterior table (every row a component), or of a linear map of
+    one (:func:`linear_table_parts`), by the streamed kernel.
+
+    The evaluation points are drawn from the rows exactly as
+    :func:`posterior_mixture` draws them, then the copies' noise: the table's own
+    latents see the same points with or without copies, at every attack level.
+
+    With copies ``w = M z + B e`` appended (``C = B B^T``), a subset holding
+    every table latent carries exactly their information (the copies are noise
+    given them), and the subset without table latent ``l`` sees, besides the
+    other table latents, only ``u = m^T C^-1 (w - M_-l z_-l) / a`` of the copies
+    (``m`` the copies' column ``l``, ``a = m^T C^-1 m``): the rest of them does
+    not depend on the row.  Under row ``r``, ``u ~ N(mu_rl, v_rl + 1/a)``, so
+    that subset is a diagonal mixture again, with latent ``l``'s variance
+    widened by ``1/a``.  A single copy ``j`` is ``N(M_j mu_r, M_j^2 . v_r + C_jj)``.
+    """
+    space = table.space
+    mu = np.asarray(table.codes, dtype=float)
+    var = np.asarray(table.variances, dtype=float) + noise_var
+    labels = space.rows
+    num_rows, dim = mu.shape
+    num_factors, num_copies = space.num_factors, len(copy)
+    pick = component_picks(np.ones(num_rows), num_mc_points, rng)
+    x = mu[pick] + np.sqrt(var[pick]) * rng.standard_normal((num_mc_points, dim))
+    result = Informations.zeros(num_factors, dim + num_copies, space.entropies(), "exact")
+    factors = list(range(num_factors))
+
+    subsets = {("all", -1): Subset()}
+    if num_copies:
+        e = rng.standard_normal((num_mc_points, copy_noise.shape[1]))
+        noise = e @ copy_noise.T
+        cov = copy_noise @ copy_noise.T
+        z_copy = x @ copy.T + noise
+        weighted = np.linalg.solve(cov, copy)                  # C^-1 M
+        for l in range(dim):
+            a = float(copy[:, l] @ weighted[:, l])
+            if a > 0:
+                u = x[:, l] + noise @ weighted[:, l] / a
+                subsets[("rest", l)] = Subset(drop=l, extra=u, extra_var=1.0 / a)
+            else:
+                subsets[("rest", l)] = Subset(drop=l)
+    elif dim > 1:
+        subsets.update({("rest", l): Subset(drop=l) for l in range(dim)})
+    blocks = RowBlocks.build(mu, var, labels)
+    position = np.empty(num_rows, dtype=np.int64)
+    position[blocks.order] = np.arange(num_rows)
+    streamed = streamed_informations(blocks, space.sizes, x, position[pick], subsets,
+                                     max_memory_mb=max_memory_mb)
+    for key, values in streamed.items():
+        for k in factors:
+            result.store(key, k, values[k])
+    for j in range(num_copies):  # the copies' rest holds every table latent
+        for k in factors:
+            result.store(("rest", dim + j), k, streamed[("all", -1)][k])
+
+    def single(key, x_l, mean, variance):
+        centre, total_var, weights = binned_rows(mean, variance, labels, space.sizes)
+        mix = Mixture(x_l[:, None], centre[:, None], weights, tuple(factors), labels[pick],
+                      space.sizes, var=total_var[:, None])
+        for k, v in solve_mixture(mix, {("one", 0): factors}, max_memory_mb)[("one", 0)].items():
+            result.store(key, k, v)
+
+    for l in range(dim):
+        single(("one", l), x[:, l], mu[:, l], var[:, l])
+    for j in range(num_copies):
+        single(("one", dim + j), z_copy[:, j], mu @ copy[j], var @ copy[j] ** 2 + cov[j, j])
+    return result
+
+
 def mixture_informations(rep, rng, *, num_mc_points: int = 10000, num_components: int = 10000,
                          resolve_threshold: float | None = RESOLVE_THRESHOLD,
                          exploit_structure: bool = True,
@@ -314,6 +423,9 @@ def mixture_informations(rep, rng, *, num_mc_points: int = 10000, num_components
             for key, vals in solve_mixture(mix, requests, max_memory_mb).items():
                 for k, v in vals.items():
                     store(key, k, v)
+    elif (parts := linear_table_parts(rep)) is not None and (
+            parts[0] is not rep or rep.num_rows > num_components):
+        return table_informations(*parts, rng, num_mc_points, max_memory_mb)
     elif isinstance(rep, Posteriors):
         mix = posterior_mixture(rep, num_mc_points, num_components, rng)
         if not space.is_grid:

@@ -110,8 +110,8 @@ def test_auto_uses_the_exact_estimator_only_on_tables_that_cover_the_grid(grid_t
     factors, codes, variances = grid_table()
     full = from_arrays(factors, codes, variances)
     assert full.covers_grid and resolve_estimator(full) == "exact"
-    # more rows than components: the mixture would be a sparse sample of them
-    assert resolve_estimator(full, num_components=10) == "knn"
+    # more rows than components: every row is still a component (the streamed kernel)
+    assert resolve_estimator(full, num_components=10) == "exact"
     sparse = from_arrays(factors[:-5], codes[:-5], variances[:-5])  # combination (2, 3) missing
     assert not sparse.covers_grid and resolve_estimator(sparse) == "knn"
     assert resolve_estimator(sparse, "exact") == "exact"  # still available on request
