@@ -41,9 +41,9 @@ BLOCK_ROWS = 256
 #: taken in one order whatever the number of threads.
 GROUPS = 8
 
-#: Log densities further than this below a point's own row count as zero (the
-#: exponent is clipped there, far below what float32 carries next to 1).
-CLIP = -100.0
+#: Points per density matrix (for blocks of BLOCK_ROWS): 512 x 256 doubles is the
+#: 1 MB of a core's second-level cache.
+CACHE_POINTS = 512
 
 #: Exponents above this relative to the point's own row are done in double precision
 #: (float32's exp overflows at 88.7); a row far narrower than the point's own can get there.
@@ -131,17 +131,9 @@ class Subset:
     extra_var: float = 0.0
 
 
-def _half_terms(x, mu, var):
-    """``(x - mu)^2 / (2 var) + log(var) / 2`` for every (point, row) pair (x: ``(p,)``)."""
-    t = np.subtract.outer(x, mu)
-    t *= t
-    t *= 0.5 / var
-    t += 0.5 * np.log(var)
-    return t
-
-
 def streamed_informations(blocks: RowBlocks, sizes, x, rows, subsets: dict, *,
-                          tolerance: float = SKIP_TOLERANCE, max_memory_mb: float = 200.0) -> dict:
+                          tolerance: float = SKIP_TOLERANCE, max_memory_mb: float = 200.0,
+                          dtype=np.float32) -> dict:
     """Mean log-ratios ``log p(x | y_k = own value) - log p(x)`` over the points ``x``,
     for every factor and every subset in ``subsets`` (``{key: Subset}``).
 
@@ -149,7 +141,14 @@ def streamed_informations(blocks: RowBlocks, sizes, x, rows, subsets: dict, *,
     ``rows[i]``'s posterior, and carries its factor values.  Every row of the
     table is a component of weight one.  At most ``max_memory_mb`` are held by the
     blocks' density matrices at once (the table's own arrays aside: about
-    ``8 (4 L + K + 1)`` bytes per row).  Returns ``{key: (K,) array}``.
+    ``8 (2 L + K)`` bytes per row).  Returns ``{key: (K,) array}``.
+
+    Per block and subset, the log densities relative to each point's own row
+    are one matmul, ``[-d^2, -d, -1, -own] @ [1/2v, -delta/v, sum(delta^2/2v + log(v)/2), 1]``
+    over the subset's latents, with ``d`` and ``delta`` the points' and rows'
+    offsets from the block's centre: centred, its terms stay small where a
+    density matters, so ``dtype`` float32 carries it to ~1e-5 (the tests hold
+    it to the double-precision sums).
     """
     num_rows, dim = blocks.mu.shape
     n, num_factors = len(x), len(sizes)
@@ -157,85 +156,86 @@ def streamed_informations(blocks: RowBlocks, sizes, x, rows, subsets: dict, *,
     offsets = np.concatenate([[0], np.cumsum(sizes)])[:-1]
     columns = blocks.labels + offsets                      # (N, K) one-hot column per factor
     own = columns[rows]                                    # (n, K) each point's own columns
-    # each point's own row, subset by subset: the reference every sum is taken against
+    # the points' own rows, subset by subset: the reference every density is taken against
     t_own = (x - blocks.mu[rows]) ** 2 * (0.5 / blocks.var[rows]) + 0.5 * np.log(blocks.var[rows])
-    total_own = t_own.sum(axis=1)
-    reference = np.empty((len(keys), n))
-    for s, key in enumerate(keys):
+    kept, coords, references = {}, {}, {}
+    for key in keys:
         sub = subsets[key]
-        ref = -total_own
-        if sub.drop is not None:
-            ref = ref + t_own[:, sub.drop]
-            if sub.extra is not None:
-                v = blocks.var[rows, sub.drop] + sub.extra_var
-                ref = ref - (0.5 * (sub.extra - blocks.mu[rows, sub.drop]) ** 2 / v + 0.5 * np.log(v))
-        reference[s] = ref
+        kept[key] = [l for l in range(dim) if l != sub.drop]
+        # the subset's coordinates of every point, the extra one last
+        coords[key] = x[:, kept[key]] if sub.extra is None else np.column_stack([x[:, kept[key]], sub.extra])
+        ref = -t_own[:, kept[key]].sum(axis=1)
+        if sub.extra is not None:
+            v = blocks.var[rows, sub.drop] + sub.extra_var
+            ref -= (sub.extra - blocks.mu[rows, sub.drop]) ** 2 * (0.5 / v) + 0.5 * np.log(v)
+        references[key] = ref
     threshold = np.log(num_rows / tolerance)
-    # the whole set's half distances as one matmul: [x^2, x, 1] @ [1/2v, -mu/v, sum(mu^2/2v + log v/2)]
-    x_poly = np.hstack([x * x, x, np.ones((n, 1))])
-    half_iv = 0.5 / blocks.var
-    coef = np.hstack([half_iv, -2.0 * blocks.mu * half_iv,
-                      (blocks.mu**2 * half_iv + 0.5 * np.log(blocks.var)).sum(axis=1, keepdims=True)])
     num_blocks = len(blocks.starts) - 1
     widest = int(np.max(np.diff(blocks.starts)))
-    # ~4 matrices of (points x block rows) doubles alive per thread
-    piece = max(1, int(max_memory_mb * 1e6 / (4 * 8 * widest * MAX_WORKERS)))
-
-    def densities(sub, reference, pts, a, e):
-        """Densities of rows ``a:e`` at the points ``pts``, relative to each point's own row."""
-        expo = x_poly[pts] @ coef[a:e].T               # half distances, whole set
-        if sub.drop is not None:
-            l = sub.drop
-            expo -= _half_terms(x[pts, l], blocks.mu[a:e, l], blocks.var[a:e, l])
-            if sub.extra is not None:
-                expo += _half_terms(sub.extra[pts], blocks.mu[a:e, l], blocks.var[a:e, l] + sub.extra_var)
-        expo += reference[pts, None]
-        np.negative(expo, out=expo)                    # log density minus the own row's
-        np.maximum(expo, CLIP, out=expo)
-        if expo.max() < FLOAT32_EXPONENT:
-            return np.exp(expo.astype(np.float32))
-        return np.exp(expo)
+    # Points per density matrix: small enough to stay in a core's cache (the passes over
+    # it are memory-bound), and within max_memory_mb for the ~3 matrices alive per thread.
+    piece = max(1, min(CACHE_POINTS * BLOCK_ROWS // widest,
+                       int(max_memory_mb * 1e6 / (3 * 8 * widest * MAX_WORKERS))))
 
     def work(group):
-        totals = np.zeros((len(keys), n))
-        owns = np.zeros((len(keys), n, num_factors))
+        sums = {key: np.zeros((n, num_factors + 1)) for key in keys}  # own values, then total
         for b in range(group, num_blocks, GROUPS):
             a, e = blocks.starts[b], blocks.starts[b + 1]
             g = log_density_bound(x, blocks.lo[b], blocks.hi[b], blocks.vmin[b], blocks.vmax[b])
             whole = g.sum(axis=1)
             present = np.unique(columns[a:e])
-            member = (columns[a:e, :, None] == present).any(axis=1).astype(np.float32)  # (B, m)
+            # which factor values each row has, a column of ones for the total and one of
+            # zeros for an own value the block lacks
+            member = np.zeros((e - a, len(present) + 2), dtype=dtype)
+            member[:, :-2] = (columns[a:e, :, None] == present).any(axis=1)
+            member[:, -2] = 1.0
             slot = np.minimum(np.searchsorted(present, own), len(present) - 1)
-            here = present[slot] == own                    # own value present in the block
-            for s, key in enumerate(keys):
-                sub = subsets[key]
-                bound = whole
+            slot = np.where(present[slot] == own, slot, len(present) + 1)
+            centre = 0.5 * (blocks.lo[b] + blocks.hi[b])
+            delta = blocks.mu[a:e] - centre
+            var = blocks.var[a:e]
+            for key in keys:
+                sub, keep = subsets[key], kept[key]
+                margin = whole - references[key]
+                half_iv, offset, log_var = 0.5 / var[:, keep], delta[:, keep], np.log(var[:, keep])
                 if sub.drop is not None:
-                    bound = bound - g[:, sub.drop]
-                    if sub.extra is not None:
-                        l = sub.drop
-                        bound = bound + log_density_bound(
-                            sub.extra, blocks.lo[b, l], blocks.hi[b, l],
-                            blocks.vmin[b, l] + sub.extra_var, blocks.vmax[b, l] + sub.extra_var)
-                hits = np.flatnonzero(bound - reference[s] >= -threshold)
-                for pts in np.array_split(hits, -(-len(hits) // piece)) if len(hits) else ():
-                    dens = densities(sub, reference[s], pts, a, e)
-                    totals[s, pts] += dens.sum(axis=1, dtype=np.float64)
-                    grouped = dens @ member.astype(dens.dtype, copy=False)  # (p, m) per value
-                    picked = np.take_along_axis(grouped, slot[pts], axis=1)
-                    owns[s, pts] += np.where(here[pts], picked, 0.0)
-        return totals, owns
+                    margin = margin - g[:, sub.drop]
+                if sub.extra is not None:
+                    l = sub.drop
+                    v = var[:, l:l + 1] + sub.extra_var
+                    margin = margin + log_density_bound(sub.extra, blocks.lo[b, l], blocks.hi[b, l],
+                                                        blocks.vmin[b, l] + sub.extra_var,
+                                                        blocks.vmax[b, l] + sub.extra_var)
+                    half_iv = np.hstack([half_iv, 0.5 / v])
+                    offset = np.hstack([offset, delta[:, l:l + 1]])
+                    log_var = np.hstack([log_var, np.log(v)])
+                hits = np.flatnonzero(margin >= -threshold)
+                if not len(hits):
+                    continue
+                coef = np.hstack([half_iv, -2.0 * offset * half_iv,
+                                  (offset**2 * half_iv + 0.5 * log_var).sum(axis=1, keepdims=True),
+                                  np.ones((e - a, 1))]).T.astype(dtype)
+                at = centre[keep] if sub.extra is None else np.append(centre[keep], centre[sub.drop])
+                for pts in np.array_split(hits, -(-len(hits) // piece)):
+                    d = coords[key][pts] - at
+                    design = np.hstack([-d * d, -d, -np.ones((len(pts), 1)), -references[key][pts, None]])
+                    expo = design.astype(dtype) @ coef     # log density minus the own row's
+                    if dtype == np.float32 and margin[pts].max() >= FLOAT32_EXPONENT:
+                        expo = design @ coef.astype(np.float64)  # a row far narrower than the own one
+                    grouped = np.exp(expo, out=expo) @ member.astype(expo.dtype, copy=False)
+                    sums[key][pts, :-1] += np.take_along_axis(grouped, slot[pts], axis=1)
+                    sums[key][pts, -1] += grouped[:, -2]
+        return sums
 
     with threadpool_limits(1, user_api="blas"):
         parts = map_in_threads(work, range(GROUPS))
-    totals = sum(p[0] for p in parts)                      # fixed group order
-    owns = sum(p[1] for p in parts)
     counts = np.concatenate([np.bincount(blocks.labels[:, k], minlength=size)
                              for k, size in enumerate(sizes)])
     log_count = np.log(counts[own])                        # rows sharing each own value
     out = {}
-    for s, key in enumerate(keys):
-        ratio = (np.log(owns[s]) - log_count) - (np.log(totals[s]) - np.log(num_rows))[:, None]
+    for key in keys:
+        total = sum(p[key] for p in parts)                 # fixed group order
+        ratio = (np.log(total[:, :-1]) - log_count) - (np.log(total[:, -1]) - np.log(num_rows))[:, None]
         out[key] = ratio.mean(axis=0)
     return out
 
@@ -259,7 +259,12 @@ def binned_rows(mean: np.ndarray, var: np.ndarray, labels: np.ndarray, sizes):
     level = np.floor(np.log(var) / LOG_VAR_WIDTH)
     width = MEAN_WIDTH * np.exp(0.5 * LOG_VAR_WIDTH * level)
     cell = np.floor(mean / width)
-    _, bins = np.unique(np.stack([level, cell], axis=1), axis=0, return_inverse=True)
+    cell -= cell.min()
+    level -= level.min()
+    if (level.max() + 1) * (cell.max() + 1) < 2**53:  # one exact integer key per bin
+        _, bins = np.unique((level * (cell.max() + 1) + cell).astype(np.int64), return_inverse=True)
+    else:  # means spread over more than 2^53 of the narrowest bins
+        _, bins = np.unique(np.stack([level, cell], axis=1), axis=0, return_inverse=True)
     bins = bins.reshape(-1)
     nb = int(bins.max()) + 1
     count = np.bincount(bins, minlength=nb).astype(float)
