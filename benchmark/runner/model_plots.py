@@ -96,7 +96,7 @@ def model_metrics_figure(table: pd.DataFrame, specs: dict, models, path, *, cont
             centre = 0.5 * (high + low)
             ax.set_ylim(centre - 0.05, centre + 0.05)
         spec = specs.get(metric)
-        headline = f" ({spec.headline})" if spec is not None and spec.headline != metric else ""
+        headline = f": {spec.headline}" if spec is not None and spec.headline != metric else ""
         ax.set_title(f"{display_name(metric, specs)}{headline}", fontsize=11,
                      fontweight="bold" if spec is not None and spec.highlight else None)
         ax.set_ylabel("score")
@@ -284,16 +284,18 @@ def tc_redundancy_figure(table: pd.DataFrame, models, path, *, context: str = "l
     sns.set_theme(style="whitegrid")
     models = [m for m in models if m in set(table["model"])]
     colours = model_colours(models)
-    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    fig, ax = plt.subplots(figsize=(7.8, 5.0))
     for i, model in enumerate(models):
         rows = table[table["model"] == model]
         ax.scatter(rows["redundancy_l"], rows["total_correlation"], color=colours[model],
                    marker=_marker(i), s=55, edgecolor="black", linewidth=0.6, label=model, zorder=3)
     ax.set_xlabel("redundancy lower bound (UniBound's redundancy_l, mean over run seeds)")
     ax.set_ylabel("total correlation of the file's encodings (nats)")
-    ax.margins(x=0.2, y=0.15)
-    low, high = ax.get_xlim()
-    ax.set_xlim(min(low, -0.02), max(high, 0.1))
+    # both axes from 0 on (two close points should not look far apart), with room for labels
+    for values, setter, before, after in ((table["redundancy_l"], ax.set_xlim, 0.05, 0.2),
+                                          (table["total_correlation"], ax.set_ylim, 0.05, 0.12)):
+        low, high = min(0.0, float(values.min())), max(0.1, float(values.max()))
+        setter(low - before * (high - low), high + after * (high - low))
     _place_labels(fig, ax, table["redundancy_l"].to_numpy(float),
                   table["total_correlation"].to_numpy(float), list(table["file"]))
     ax.legend(title="model", fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)

@@ -9,10 +9,11 @@ must share one factor grid, and either all carry posterior variances or none
 (the information estimator would otherwise differ from model to model).
 
 The comparison tables read what the sweeps computed: the headline scores and
-UniBound's informations of the unattacked encodings (level 0 of the first
-attack's sweep, first seed for the informations, as the PID profile does), and
-the attack curves.  Only the total correlation of each file's encodings is
-computed here (:func:`total_correlations`), on the encodings themselves.
+UniBound's informations of the unattacked encodings (level 0 of one attack's
+sweep, chosen by :func:`benchmark.runner.report.write_model_outputs`; the
+first seed's informations, as the PID profile uses), and the attack curves.
+Only the total correlation of each file's encodings is computed here
+(:func:`total_correlations`), on the encodings themselves.
 """
 from __future__ import annotations
 

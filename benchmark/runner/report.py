@@ -122,21 +122,31 @@ def write_multi_attack_outputs(out, results: dict) -> list:
     return card.tally(graded, specs)
 
 
-def _level0_context(files, results, bases) -> str:
-    """What "the unattacked encodings" are in a model comparison, for the figures' titles:
-    level 0 of the first attack's sweep, whether that level appends pure-noise latents
-    (``duplicate``, ``redundancy``, ``synergy``), and UniBound's estimator there."""
-    stem = next(f.stem for f in files if f.stem in results)
-    result, base = results[stem], bases[stem]
-    attack = result.config.attack
-    rep = attack_registry.get(attack)(base, 0.0, attack_rng(result.config.seeds[0], attack))
-    text = f"level 0 of the {attack} sweep"
-    if rep.dim > base.dim:
-        text += ", which appends pure-noise latents"
-    estimators = pid.run_record(result).get(pid.NAME)
+def _reference_sweep(files, results, bases) -> tuple[str, str]:
+    """Which sweep stands for "the unattacked encodings" in a model comparison, and how
+    to say so in the figures' titles: ``(attack, context)``.
+
+    Level 0 of the first attack (in run order) that leaves the encodings' latents as
+    they are; when every attack of the run appends latents at level 0 (``duplicate``,
+    ``redundancy``, ``synergy``, ``xor``, ``circular``: pure-noise or derived ones),
+    the first attack's, and the context says so.  The context also names UniBound's
+    estimator there.
+    """
+    stem = next(f.stem for f in files if results.get(f.stem))
+    sweeps, base = results[stem], bases[stem]
+    chosen, appends = next(iter(sweeps)), True
+    for attack, result in sweeps.items():
+        rep = attack_registry.get(attack)(base, 0.0, attack_rng(result.config.seeds[0], attack))
+        if rep.dim == base.dim:
+            chosen, appends = attack, False
+            break
+    text = f"level 0 of the {chosen} sweep"
+    if appends:
+        text += ", which appends latents to the encodings"
+    estimators = pid.run_record(sweeps[chosen]).get(pid.NAME)
     if estimators:
         text += f"; UniBound by {estimators}"
-    return text
+    return chosen, text
 
 
 #: The comparison outputs of a multi-model run, at ``OUT/``.
@@ -151,8 +161,8 @@ def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, l
     out : path
     files : list of :class:`~.models.ModelFile`
     results : dict
-        ``{stem: {attack: SweepResult}}``; the first attack's sweep gives the
-        unattacked (level 0) scores and informations.
+        ``{stem: {attack: SweepResult}}``; level 0 of one attack's sweep gives the
+        unattacked scores and informations (see :func:`_reference_sweep`).
     bases : dict
         ``{stem: representation}``: the encodings, for their total correlation.
 
@@ -165,15 +175,15 @@ def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, l
     """
     out = Path(out)
     models_ = list(dict.fromkeys(f.model for f in files))
-    first = {stem: next(iter(sweeps.values())) for stem, sweeps in results.items() if sweeps}
-    if not first:
+    if not any(results.values()):
         return [], []
+    reference, context = _reference_sweep(files, results, bases)
+    first = {stem: sweeps[reference] for stem, sweeps in results.items() if reference in sweeps}
     specs = {}
     for sweeps in results.values():
         for r in sweeps.values():
             specs.update(r.specs)
     config = next(iter(first.values())).config
-    context = _level0_context(files, first, bases)
     written, problems = [], []
     attacked = models.attacked_table(files, results, specs)
     if len(attacked):
