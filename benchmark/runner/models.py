@@ -98,6 +98,15 @@ def discover(paths) -> list[ModelFile]:
     files left out, as a shell's ``*.npz`` would); anything else is taken as a
     file, and a missing one is reported when it is loaded.
 
+    Parameters
+    ----------
+    paths : sequence of str or Path
+        Files and directories.
+
+    Returns
+    -------
+    list of ModelFile
+
     Raises
     ------
     BenchmarkError
@@ -142,7 +151,16 @@ def _grid(rep) -> str:
 
 
 def load_models(files) -> dict:
-    """Load and check every file before any sweep: ``{stem: representation}``.
+    """Load and check every file before any sweep.
+
+    Parameters
+    ----------
+    files : list of ModelFile
+
+    Returns
+    -------
+    dict
+        ``{stem: representation}``, in the order of ``files``.
 
     Raises
     ------
@@ -316,8 +334,8 @@ def total_correlations(files, bases, results, config) -> tuple[pd.DataFrame, lis
             estimator = resolve_estimator(base, params.get("estimator", "auto"),
                                           params.get("num_components", _TC_COMPONENTS))
             tc = total_correlation(base, metric_rng(config.seeds[0], "total_correlation"), **params)
-        except BenchmarkError as exc:
-            problems.append(f"{file.stem}: left out of tc_vs_redundancy ({exc})")
+        except Exception as exc:  # the sweeps' outputs are written; this figure loses a point
+            problems.append(f"{file.stem}: left out of tc_vs_redundancy ({type(exc).__name__}: {exc})")
             continue
         rows.append((file.model, file.seed, file.stem, tc["total_correlation"], estimator,
                      float(red.mean()), int(red.size)))

@@ -17,7 +17,7 @@ from . import card, model_plots, models, pid, plotting, summary
 from .io import atomic_write_csv, atomic_write_json
 from .seeding import attack_rng
 
-__all__ = ["MODEL_OUTPUTS", "PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_model_outputs",
+__all__ = ["PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_model_outputs",
            "write_multi_attack_outputs"]
 
 PAPER_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
@@ -147,10 +147,6 @@ def _reference_sweep(files, results, bases) -> tuple[str, str]:
     if estimators:
         text += f"; UniBound by {estimators}"
     return chosen, text
-
-
-#: The comparison outputs of a multi-model run, at ``OUT/``.
-MODEL_OUTPUTS = ("model_metrics", "model_pid", "model_pid_factors", "attacked", "tc_vs_redundancy")
 
 
 def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, list]:
