@@ -15,7 +15,7 @@ from ..factors import FactorSpace, builtin_names
 from ..information import usable_cores
 from ..spec import FAMILIES
 from ..validation import BenchmarkError
-from . import report
+from . import models, report
 from .io import OutputLock
 from .registry import default_metric_names, get_metric, metric_names
 from .signals import Interrupted, Terminated
@@ -23,12 +23,20 @@ from .sweep import SweepConfig, base_representation, check_attack, run_sweep
 
 __all__ = ["build_parser", "main", "parse_levels", "parse_param"]
 
-EPILOG = """examples:
+EPILOG = r"""examples:
   python run_protocol.py --attack rotation            sweep one attack, write results/rotation/
   python run_protocol.py --attack all --quick         every attack, small samples (seconds)
   python run_protocol.py --attack redundancy --levels 0,0.5,1,1.5,2   the paper's grid
   python run_protocol.py --attack noise --metric my_metric.py:score   add your own metric
   python run_protocol.py --attack all --encodings model.npz           your own model's codes
+  python run_protocol.py --attack redundancy --encodings models/      several models, compared
+
+--encodings takes files and directories (a directory: every *.npz in it, sorted). A file
+named <model>_s<seed>.npz (stem matching ^(.+)_s(\d+)$) is seed <seed> of model <model>,
+e.g. betavae_s0.npz and betavae_s1.npz are two seeds of betavae; any other name is a model
+of its own, seed 0. With several files, each one's outputs go to OUT/<stem>/ and the
+models are compared in OUT/model_metrics.png, model_pid.png, model_pid_factors.png,
+attacked.png and tc_vs_redundancy.png (each with a .csv of what it draws).
 """
 
 
@@ -189,8 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float,
                    help="noise of the ideal representation in value spacings (default: 0.1, at most "
                         f"{MAX_NOISE:g}; not with --encodings)")
-    p.add_argument("--encodings", metavar="FILE.npz",
-                   help="score your own encodings (keys: factors, codes, optional variances)")
+    p.add_argument("--encodings", metavar="PATH", nargs="+", action="extend",
+                   help="score your own encodings (.npz; keys: factors, codes, optional variances): "
+                        "one file, or several files and/or directories of them to compare models "
+                        "(see the naming rule below)")
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
@@ -264,8 +274,9 @@ def resolve_metrics(args) -> list[str]:
     return names
 
 
-def sweep_config(args, name, metrics, plugin_specs, metric_params) -> SweepConfig:
-    """The sweep of attack ``name`` that the command line asks for."""
+def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=None) -> SweepConfig:
+    """The sweep of attack ``name`` (on the file ``encodings``, if given) that the command
+    line asks for."""
     spec = attack_registry.get(name)
     levels = parse_levels(args.levels) if args.levels else (
         spec.quick_levels if args.quick else spec.levels)
@@ -274,28 +285,32 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params) -> SweepConfi
         # plugins run in worker processes by their spec, so pass the spec, not the name
         metrics=tuple(plugin_specs.get(m, m) for m in metrics),
         seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
-        quick=args.quick, encodings=args.encodings, metric_params=metric_params)
+        quick=args.quick, encodings=encodings, metric_params=metric_params)
 
 
-def _run_attacks(args, out, configs, base):
-    """Sweep every attack, write its outputs and the multi-attack ones: ``(failures, sweeps)``."""
+def _run_attacks(args, out, configs, base, model=None):
+    """Sweep every attack, write its outputs and the multi-attack ones: ``(failures, sweeps)``.
+
+    ``model`` (a file's stem in a multi-model run) prefixes every line printed."""
     failures = []
     sweeps = {}
+    who = f"{model}: " if model else ""
     for name, config in configs.items():
         spec = attack_registry.get(name)
         attack_dir = out / spec.name.replace("+", "_then_")
         result = run_sweep(
             config, base=base, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
             executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress,
-            on_note=lambda note: print(f"note: {note}", file=sys.stderr))
+            on_note=lambda note: print(f"note: {who}{note}", file=sys.stderr),
+            desc=f"{model} {spec.name}" if model else None)
         for line in failure_lines(result.errors, len(config.levels) * len(config.seeds)):
             prefix = f"{spec.name}: " if len(configs) > 1 else ""
-            print(f"error: {prefix}{line}", file=sys.stderr)
+            print(f"error: {who}{prefix}{line}", file=sys.stderr)
         failures.extend(result.errors)
         for line in report.write_attack_outputs(attack_dir, result):
-            print(f"warning: {spec.name}: {line}", file=sys.stderr)
+            print(f"warning: {who}{spec.name}: {line}", file=sys.stderr)
         sweeps[spec.name] = result
-        print(f"{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
+        print(f"{who}{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
     if len(sweeps) > 1:
         tally = report.write_multi_attack_outputs(out, sweeps)
         print(f"wrote {out}/sensitivity_grid.png, {out}/sensitivity_matrix.png and "
@@ -303,6 +318,18 @@ def _run_attacks(args, out, configs, base):
         for line in tally:
             print(f"  {line}")
     return failures, sweeps
+
+
+def _compare_models(out, files, results, bases) -> None:
+    """The comparison figures and tables of a multi-model run, at ``out``."""
+    written, problems = report.write_model_outputs(out, files, results, bases)
+    for line in problems:
+        print(f"warning: {line}", file=sys.stderr)
+    if written:
+        names = ", ".join(f"{name}.png" for name in written)
+        count = len({f.model for f in files})
+        print(f"compared {count} model(s) from {len(files)} file(s): wrote {names} "
+              f"(each with its .csv) in {out}/")
 
 
 def run(args) -> int:
@@ -346,16 +373,27 @@ def run(args) -> int:
         metric_params.setdefault(spec.name, {})[param] = value
     if not args.encodings and args.dataset not in builtin_names():
         raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")
-    # the same for every attack: built, and a bad encodings file refused, once and first
-    base = base_representation(encodings=args.encodings, dataset=args.dataset, noise=args.noise)
-    configs = {name: sweep_config(args, name, metrics, plugin_specs, metric_params)
-               for name in attack_names}
-    for config in configs.values():  # every attack checked before any of them runs
-        if len(config.levels) * len(config.seeds) > MAX_CELLS:
-            raise BenchmarkError(f"{len(config.levels)} levels x {len(config.seeds)} seeds is "
-                                 f"{len(config.levels) * len(config.seeds):,} cells per metric; "
-                                 f"at most {MAX_CELLS:,}")
-        check_attack(config, base)
+    files = models.discover(args.encodings) if args.encodings else []
+    if len(files) > 1:  # every file loaded and checked before any sweep starts
+        bases = models.load_models(files)
+        paths = {f.stem: f.path for f in files}
+    else:
+        # the same for every attack: built, and a bad encodings file refused, once and first
+        path = files[0].path if files else None
+        bases = {None: base_representation(encodings=path, dataset=args.dataset, noise=args.noise)}
+        paths = {None: path}
+    runs = {key: {name: sweep_config(args, name, metrics, plugin_specs, metric_params, paths[key])
+                  for name in attack_names} for key in bases}
+    for key, configs in runs.items():  # every attack checked on every file before any runs
+        for config in configs.values():
+            if len(config.levels) * len(config.seeds) > MAX_CELLS:
+                raise BenchmarkError(f"{len(config.levels)} levels x {len(config.seeds)} seeds is "
+                                     f"{len(config.levels) * len(config.seeds):,} cells per metric; "
+                                     f"at most {MAX_CELLS:,}")
+            try:
+                check_attack(config, bases[key])
+            except BenchmarkError as exc:
+                raise BenchmarkError(f"{paths[key]}: {exc}" if key else str(exc)) from None
 
     out = Path(args.out)
     if len(parse_levels(args.levels) if args.levels else (0, 1)) < 2:
@@ -367,7 +405,16 @@ def run(args) -> int:
         raise BenchmarkError(f"--out {out}: cannot create the output directory "
                              f"({exc.strerror or exc})") from None
     with OutputLock(out):  # a second run into the same --out refuses instead of overwriting
-        failures, sweeps = _run_attacks(args, out, configs, base)
+        if len(files) > 1:
+            failures, results = [], {}
+            for file in files:
+                failed, results[file.stem] = _run_attacks(args, out / file.stem, runs[file.stem],
+                                                          bases[file.stem], model=file.stem)
+                failures.extend(failed)
+            _compare_models(out, files, results, bases)
+            sweeps = {(stem, a): r for stem, by_attack in results.items() for a, r in by_attack.items()}
+        else:
+            failures, sweeps = _run_attacks(args, out, runs[None], bases[None])
     if failures:
         written = sum(len(r.scores) for r in sweeps.values())
         rest = "the other results were written" if written else "no result could be written"

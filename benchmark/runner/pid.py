@@ -27,7 +27,7 @@ from .io import atomic_write_csv
 from .registry import get_metric
 from .seeding import attack_rng, metric_rng
 
-__all__ = ["NAME", "prepare", "run_record", "write_outputs"]
+__all__ = ["NAME", "level_profile", "prepare", "profiles", "run_record", "write_outputs"]
 
 #: The metric this module serves.
 NAME = "unibound"
@@ -116,6 +116,28 @@ def run_record(result) -> dict:
     return info
 
 
+def level_profile(result, level) -> pd.DataFrame:
+    """Per factor and term at one ``level`` (seed 0): the bounds of U, R and S, each
+    maximised over latents and normalised by H(factor), as columns ``factor, term,
+    lower, upper``.
+
+    The informations come from the sweep's own UniBound cell; only a level whose
+    stored cell came without them (a resumed sweep whose first seed changed) is
+    estimated here.  Raises what that estimation raises (a failed cell's error).
+    """
+    config, base = result.config, result.base
+    seed = config.seeds[0]
+    known = result.details.get((float(level), NAME))
+    if known is not None:
+        tidy = profile_table(Informations.from_dict(known), base.space.names)
+    else:
+        rep = attack_registry.get(config.attack)(base, level, attack_rng(seed, config.attack))
+        tidy = pid_profile(rep, metric_rng(seed, NAME), **config.params_of(NAME))
+    agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
+                                                           upper=("upper", "max"))
+    return agg.reset_index()
+
+
 def profiles(result):
     """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
 
@@ -138,24 +160,15 @@ def profiles(result):
         with the cells.
     """
     config, base = result.config, result.base
-    attack = attack_registry.get(config.attack)
     params = config.params_of(NAME)
     seed = config.seeds[0]
     frames, unattacked, problems = [], None, []
     for level in config.levels:
-        known = result.details.get((float(level), NAME))
         try:
-            if known is not None:
-                tidy = profile_table(Informations.from_dict(known), base.space.names)
-            else:
-                rep = attack(base, level, attack_rng(seed, config.attack))
-                tidy = pid_profile(rep, metric_rng(seed, NAME), **params)
+            agg = level_profile(result, level)
         except Exception as exc:  # the cell's own failure is reported with the cells
             problems.append(f"PID profile: level {level:g} left out ({type(exc).__name__}: {exc})")
             continue
-        agg = tidy.groupby(["factor", "term"], sort=False).agg(lower=("lower", "max"),
-                                                               upper=("upper", "max"))
-        agg = agg.reset_index()
         agg.insert(0, "level", level)
         frames.append(agg)
     if "unattacked" in result.extras[NAME]:

@@ -13,10 +13,12 @@ import pandas as pd
 
 import attacks as attack_registry
 
-from . import card, pid, plotting, summary
+from . import card, model_plots, models, pid, plotting, summary
 from .io import atomic_write_csv, atomic_write_json
+from .seeding import attack_rng
 
-__all__ = ["PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_multi_attack_outputs"]
+__all__ = ["PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_model_outputs",
+           "write_multi_attack_outputs"]
 
 PAPER_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 PAPER_METRICS = ("beta_vae", "factor_vae", "mig", "unibound")
@@ -118,3 +120,99 @@ def write_multi_attack_outputs(out, results: dict) -> list:
     atomic_write_csv(out / "report_card.csv", graded, _FLOAT_FORMAT)
     plotting.report_card_figure(graded, specs, out / "report_card.png")
     return card.tally(graded, specs)
+
+
+def _reference_sweep(files, results, bases) -> tuple[str, str]:
+    """Which sweep stands for "the unattacked encodings" in a model comparison, and how
+    to say so in the figures' titles: ``(attack, context)``.
+
+    Level 0 of the first attack (in run order) that leaves the encodings' latents as
+    they are; when every attack of the run appends latents at level 0 (``duplicate``,
+    ``redundancy``, ``synergy``, ``xor``, ``circular``: pure-noise or derived ones),
+    the first attack's, and the context says so.  The context also names UniBound's
+    estimator there.
+    """
+    stem = next(f.stem for f in files if results.get(f.stem))
+    sweeps, base = results[stem], bases[stem]
+    chosen, appends = next(iter(sweeps)), True
+    for attack, result in sweeps.items():
+        rep = attack_registry.get(attack)(base, 0.0, attack_rng(result.config.seeds[0], attack))
+        if rep.dim == base.dim:
+            chosen, appends = attack, False
+            break
+    text = f"level 0 of the {chosen} sweep"
+    if appends:
+        text += ", which appends latents to the encodings"
+    estimators = pid.run_record(sweeps[chosen]).get(pid.NAME)
+    if estimators:
+        text += f"; UniBound by {estimators}"
+    return chosen, text
+
+
+def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, list]:
+    """The figures that compare models, each with its table as CSV beside it.
+
+    Parameters
+    ----------
+    out : path
+    files : list of :class:`~.models.ModelFile`
+    results : dict
+        ``{stem: {attack: SweepResult}}``; level 0 of one attack's sweep gives the
+        unattacked scores and informations (see :func:`_reference_sweep`).
+    bases : dict
+        ``{stem: representation}``: the encodings, for their total correlation.
+
+    Returns
+    -------
+    written : list of str
+        The stems written (``model_metrics``, ...).
+    problems : list of str
+        What could not be written and why, one line each.
+    """
+    out = Path(out)
+    models_ = list(dict.fromkeys(f.model for f in files))
+    if not any(results.values()):
+        return [], []
+    reference, context = _reference_sweep(files, results, bases)
+    first = {stem: sweeps[reference] for stem, sweeps in results.items() if reference in sweeps}
+    specs = {}
+    for sweeps in results.values():
+        for r in sweeps.values():
+            specs.update(r.specs)
+    config = next(iter(first.values())).config
+    written, problems = [], []
+    attacked = models.attacked_table(files, results, specs)
+    if len(attacked):
+        atomic_write_csv(out / "attacked.csv", attacked, _FLOAT_FORMAT)
+        model_plots.model_attack_figure(attacked, specs, models_, out / "attacked.png")
+        written.append("attacked")
+    if 0 not in config.levels:
+        problems.append("model_metrics, model_pid, model_pid_factors and tc_vs_redundancy compare "
+                        "the unattacked encodings: add level 0 to --levels")
+        return written, problems
+    table = models.metrics_table(files, first, specs)
+    if len(table):
+        atomic_write_csv(out / "model_metrics.csv", table, _FLOAT_FORMAT)
+        model_plots.model_metrics_figure(table, specs, models_, out / "model_metrics.png",
+                                         context=context)
+        written.append("model_metrics")
+    if pid.NAME not in specs:
+        problems.append("model_pid, model_pid_factors and tc_vs_redundancy need UniBound: add "
+                        "unibound to --metrics")
+        return written, problems
+    by_model, by_factor, missing = models.pid_tables(files, first)
+    problems.extend(missing)
+    if len(by_model):
+        atomic_write_csv(out / "model_pid.csv", by_model, _FLOAT_FORMAT)
+        model_plots.model_pid_figure(by_model, models_, out / "model_pid.png", context=context)
+        atomic_write_csv(out / "model_pid_factors.csv", by_factor, _FLOAT_FORMAT)
+        model_plots.model_pid_factors_figure(by_factor, models_, out / "model_pid_factors.png",
+                                             context=context)
+        written.extend(["model_pid", "model_pid_factors"])
+    tc, missing = models.total_correlations(files, bases, first, config)
+    problems.extend(missing)
+    if len(tc):
+        atomic_write_csv(out / "tc_vs_redundancy.csv", tc, _FLOAT_FORMAT)
+        model_plots.tc_redundancy_figure(tc, models_, out / "tc_vs_redundancy.png", context=context)
+        written.append("tc_vs_redundancy")
+    return written, problems

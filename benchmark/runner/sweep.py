@@ -196,7 +196,7 @@ def cells_of(config: SweepConfig) -> list[Cell]:
 
 def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = False,
               jobs: int = 1, executor: str = "local", scheduler: str | None = None,
-              progress: bool = True, on_note=None) -> SweepResult:
+              progress: bool = True, on_note=None, desc: str | None = None) -> SweepResult:
     """Run every cell of ``config``.
 
     Parameters
@@ -217,6 +217,8 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         Show a tqdm progress bar.
     on_note : callable, optional
         Called with each note (see :attr:`SweepResult.notes`) before any cell runs.
+    desc : str, optional
+        The progress bar's label (default: the attack's name).
 
     Returns
     -------
@@ -274,7 +276,7 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         isolate = any(get_metric(m).source != "builtin" for m in config.metrics)
         announce(jobs)
         stream = local_map(run_cell, config, todo, base, jobs, on_note=on_note, isolate=isolate)
-    bar = tqdm(total=len(cells), initial=len(results), desc=f"{config.attack}",
+    bar = tqdm(total=len(cells), initial=len(results), desc=desc or f"{config.attack}",
                unit="cell", disable=not progress, leave=False)
     # closing: an interrupt stops the workers now, not when the generator is collected
     with bar, contextlib.closing(stream):
