@@ -16,8 +16,9 @@ from benchmark.runner import main
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# the examples are scripts, not a package: tests import their generators by path
+# the examples and benchmark scripts are not a package: tests import their generators by path
 sys.path.insert(0, str(ROOT / "examples"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 @pytest.fixture

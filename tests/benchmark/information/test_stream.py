@@ -10,6 +10,7 @@ from benchmark import from_arrays
 from benchmark.information import informations, mixture_informations, resolve_estimator
 from benchmark.information._exact import component_picks
 from benchmark.information._stream import SKIP_TOLERANCE, RowBlocks, Subset, streamed_informations
+from full_scale import quadrature_table, true_informations
 from metrics_pid import unibound
 
 # The streamed kernel differs from exact sums by the skipped blocks (each log-sum moves by
@@ -89,42 +90,16 @@ def test_streamed_and_in_memory_kernels_agree_on_the_same_points():
     np.testing.assert_array_equal(streamed.entropy, in_memory.entropy)
 
 
-def _integrated_1d(means, sds):
-    """``I(v; z)`` for ``v`` uniform over the values and ``z | v ~ N(means[v], sds[v]^2)``."""
-    z = np.linspace(means.min() - 10 * sds.max(), means.max() + 10 * sds.max(), 200001)
-    dens = np.exp(-0.5 * ((z - means[:, None]) / sds[:, None]) ** 2) / (np.sqrt(2 * np.pi) * sds[:, None])
-    marg = dens.mean(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        integrand = np.where(dens > 0, dens * np.log(dens / marg), 0.0).mean(axis=0)
-    return float(np.trapezoid(integrand, z))
-
-
-def quadrature_table(sizes, base_sd, collapsed=2):
-    """Latent k encodes factor k alone, with a posterior spread growing with the value
-    (heteroscedastic), plus collapsed latents: every information is a 1-D quadrature."""
-    factors = grid(sizes)
-    sizes = np.asarray(sizes)
-    means_of = [(np.arange(s) - (s - 1) / 2) / np.sqrt((s**2 - 1) / 12) for s in sizes]
-    sds_of = [base_sd[k] * (1 + np.arange(s) / s) for k, s in enumerate(sizes)]
-    codes = np.column_stack([means_of[k][factors[:, k]] for k in range(len(sizes))]
-                            + [np.zeros(len(factors))] * collapsed)
-    sds = np.column_stack([sds_of[k][factors[:, k]] for k in range(len(sizes))]
-                          + [np.ones(len(factors))] * collapsed)
-    truth = np.array([_integrated_1d(means_of[k], sds_of[k]) for k in range(len(sizes))])
-    return from_arrays(factors, codes, sds**2), truth
-
-
 def _check_against_quadrature(info, truth):
-    num_factors, dim = info.single.shape
-    own = np.zeros((num_factors, dim))
-    own[:, :num_factors] = np.diag(truth)
-    np.testing.assert_allclose(info.joint, truth, atol=EXACT_TOL)
-    np.testing.assert_allclose(info.single, own, atol=EXACT_TOL)
-    np.testing.assert_allclose(info.rest, truth[:, None] - own, atol=EXACT_TOL)
+    single, rest, joint = true_informations(truth, info.single.shape[1])
+    np.testing.assert_allclose(info.joint, joint, atol=EXACT_TOL)
+    np.testing.assert_allclose(info.single, single, atol=EXACT_TOL)
+    np.testing.assert_allclose(info.rest, rest, atol=EXACT_TOL)
 
 
 def test_full_table_against_quadrature():
-    rep, truth = quadrature_table((3, 6, 10, 16, 16), base_sd=(0.5, 0.3, 0.15, 0.08, 0.12))
+    factors, codes, variances, truth = quadrature_table((3, 6, 10, 16, 16), (0.5, 0.3, 0.15, 0.08, 0.12), 2)
+    rep = from_arrays(factors, codes, variances)
     assert len(rep.codes) > 10000 and resolve_estimator(rep) == "exact"
     info = informations(rep, 0)  # the defaults: 10,000 points, every one of the 46,080 rows
     _check_against_quadrature(info, truth)
@@ -132,7 +107,8 @@ def test_full_table_against_quadrature():
 
 @pytest.mark.slow
 def test_whole_dsprites_table_against_quadrature():
-    rep, truth = quadrature_table((3, 6, 40, 32, 32), base_sd=(0.5, 0.2, 0.05, 0.04, 0.08), collapsed=5)
+    factors, codes, variances, truth = quadrature_table()  # dSprites, five collapsed latents
+    rep = from_arrays(factors, codes, variances)
     assert len(rep.codes) == 737_280 and rep.dim == 10
     _check_against_quadrature(informations(rep, 0), truth)
 
