@@ -8,13 +8,11 @@ Real VAEs need a GPU and the dSprites images; these files stand in for them.  Ea
 file ``<character>_s<seed>.npz`` holds the posterior means (``codes``) and
 variances (``variances``) of a 10-latent encoder on EVERY combination of the
 factor grid exactly once (dSprites: 737,280 rows; ``--grid small``: 3 x 6 x 8 x
-8 x 8 = 9,216 rows, on which UniBound's exact estimator runs on the whole
-table), in the layout ``--encodings`` and :func:`benchmark.encodings.load_encodings`
-read.  The same character and seed give byte-identical files.  A dSprites file
-is 88 MB, written in about a second; it is stored uncompressed (deflate saves
-42% but takes 2.3 s a file).  On the full grid a table outgrows the exact
-estimator's mixture (10,000 components), so ``auto`` scores it by kNN on the
-means; the small grid is where the posteriors themselves are used.
+8 x 8 = 9,216 rows, a quick stand-in), in the layout ``--encodings`` and
+:func:`benchmark.encodings.load_encodings` read; UniBound's exact estimator uses
+every row of either as a mixture component.  The same character and seed give
+byte-identical files.  A dSprites file is 88 MB, written in about a second; it is
+stored uncompressed (deflate saves 42% but takes 2.3 s a file).
 
 The characters, and what their PID bars should show (lower bounds on unique,
 redundant and synergistic information per factor, the best latent's, as

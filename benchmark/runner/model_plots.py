@@ -312,10 +312,12 @@ _LABEL_OFFSETS = [(7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "rig
 
 
 def _place_labels(fig, ax, xs, ys, texts):
-    """Label each point at the first of :data:`_LABEL_OFFSETS` where the label overlaps
-    no label placed before it and no point (the last offset when every one does)."""
+    """Label each point at the first of :data:`_LABEL_OFFSETS` where the label stays
+    inside the axes and overlaps no label placed before it and no point; a point with
+    no such place stays unlabelled (its colour and marker still name its model)."""
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
     points = ax.transData.transform(np.column_stack([xs, ys]))
     placed = []
     for (x, y), text in zip(zip(xs, ys), texts):
@@ -323,12 +325,9 @@ def _place_labels(fig, ax, xs, ys, texts):
             label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha,
                                 va=va, fontsize=8, color="0.2")
             box = label.get_window_extent(renderer).expanded(1.05, 1.1)
+            inside = frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
             hits_point = any(box.contains(px, py) for px, py in points)
-            if not hits_point and not any(box.overlaps(other) for other in placed):
+            if inside and not hits_point and not any(box.overlaps(other) for other in placed):
+                placed.append(box)
                 break
             label.remove()
-        else:
-            label = ax.annotate(text, (x, y), textcoords="offset points", xytext=(dx, dy), ha=ha,
-                                va=va, fontsize=8, color="0.2")
-            box = label.get_window_extent(renderer)
-        placed.append(box)
