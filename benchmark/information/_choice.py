@@ -6,7 +6,7 @@ import numpy as np
 
 from ..representations import GaussianStructure, InformationEquivalent, Posteriors
 from ..validation import BenchmarkError, check_rng
-from ._exact import linear_table_parts, mixture_informations
+from ._exact import covariance_parts, linear_table_parts, mixture_informations
 from ._knn import knn_informations
 from ._result import Informations
 from ._structure import RESOLVE_THRESHOLD
@@ -56,11 +56,12 @@ def exact_applies(rep) -> bool:
     """Whether the exact estimator can run on ``rep`` at all: it offers
     :class:`~benchmark.representations.GaussianStructure` or
     :class:`~benchmark.representations.Posteriors`, or it is a linear map of a
-    posterior table that keeps each row's posterior tractable
-    (:func:`~benchmark.information._exact.linear_table_parts`: the noise,
-    redundancy and duplicate attacks)."""
+    posterior table: each row's posterior is then Gaussian
+    (:func:`~benchmark.information._exact.linear_table_parts` and
+    :func:`~benchmark.information._exact.covariance_parts`)."""
     rep = equivalent(rep)[0]
-    return isinstance(rep, (GaussianStructure, Posteriors)) or linear_table_parts(rep) is not None
+    return (isinstance(rep, (GaussianStructure, Posteriors)) or linear_table_parts(rep) is not None
+            or covariance_parts(rep) is not None)
 
 
 def exact_is_reliable(rep, num_components: int = 10000) -> bool:
@@ -71,8 +72,10 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     (``rep.space.is_grid``) when the grid has at most ``num_components``
     points; for a :class:`~benchmark.representations.PosteriorTable`, whose
     every row is a component however many there are, when the table covers
-    the whole factor grid, and the same for the linear maps of such a table
-    that :func:`exact_applies` takes.  A mixture over a sparse set of grid points or rows
+    the whole factor grid, and the same for the noise, redundancy and duplicate
+    attacks on such a table; for other linear maps of it (each row a
+    full-covariance Gaussian) when it also has at most ``num_components`` rows
+    (larger ones would be sampled).  A mixture over a sparse set of grid points or rows
     with narrow posteriors singles out rows, and through them the values of
     factors that are dependent within the sample, which overstates redundancy
     (``examples/make_encodings.py``'s table is such a case; numbers in
@@ -84,6 +87,9 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     parts = linear_table_parts(rep)
     if parts is not None:
         return bool(parts[0].covers_grid)
+    parts = covariance_parts(rep)
+    if parts is not None:
+        return bool(parts[0].covers_grid) and parts[0].num_rows <= num_components
     if isinstance(rep, Posteriors):
         return rep.space.is_grid and np.prod(rep.space.sizes, dtype=float) <= num_components
     return False

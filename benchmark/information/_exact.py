@@ -10,10 +10,10 @@ from ..validation import BenchmarkError, check_positive_int, check_rng
 from ._histogram import plugin_entropy
 from ._kernel import Mixture, solve_mixture
 from ._result import Informations, subsets
-from ._stream import RowBlocks, Subset, binned_rows, streamed_informations
+from ._stream import RowBlocks, Subset, binned_rows, covariance_informations, streamed_informations
 from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stratified_factors
 
-__all__ = ["linear_table_parts", "mixture_informations"]
+__all__ = ["covariance_parts", "linear_parts", "linear_table_parts", "mixture_informations"]
 
 
 #: A mixture with fewer components than ``num_components`` gets up to this many times
@@ -206,9 +206,27 @@ def posterior_mixture(rep, num_mc_points, num_components, rng) -> Mixture:
                    comp[pick], space.sizes, var=var)
 
 
+#: Most latents of a linear map of a posterior table scored with full covariances per
+#: row (each latent subset's quadratic form has ~L^2/2 monomials).
+MAX_COVARIANCE_DIM = 32
+
+
+def linear_parts(rep):
+    """``(table, matrix, noise_matrix)`` when ``rep`` is ``matrix @ z + noise_matrix @ e``
+    of a posterior table's latents ``z`` (linear maps composed), else None."""
+    matrix, noise = np.eye(rep.dim), np.zeros((rep.dim, 0))
+    while isinstance(rep, LinearTransformed):
+        noise = np.hstack([matrix @ rep.noise_matrix, noise])
+        matrix = matrix @ rep.matrix
+        rep = rep.base
+    if not isinstance(rep, PosteriorTable) or matrix.shape[1] != rep.dim:
+        return None
+    return rep, matrix, noise
+
+
 def linear_table_parts(rep):
     """``(table, noise_var, copy, copy_noise)`` when ``rep`` is a posterior table, or a
-    linear map of one that keeps every row's posterior tractable; else None.
+    linear map of one that keeps every row's posterior diagonal in effect; else None.
 
     Two forms do: the table's latents, each with independent noise of its own
     (variance ``noise_var``; the noise attack), and the table's latents unchanged
@@ -216,16 +234,18 @@ def linear_table_parts(rep):
     redundancy and duplicate attacks), where ``copy_noise @ copy_noise.T`` is
     invertible.  Given the table's latents those copies do not depend on the
     row, so every latent subset reduces to a diagonal mixture over the rows
-    (:func:`table_informations`).  Anything that mixes the table's latents
-    makes each row's posterior a full-covariance Gaussian, which is left to kNN.
+    (:func:`table_informations`), at any number of rows.  Other linear maps
+    (:func:`covariance_parts`) give each row a full covariance.
     """
     if isinstance(rep, PosteriorTable):
         return rep, np.zeros(rep.dim), np.zeros((0, rep.dim)), np.zeros((0, 1))
-    if not isinstance(rep, LinearTransformed) or not isinstance(rep.base, PosteriorTable):
+    parts = linear_parts(rep)
+    if parts is None:
         return None
-    dim = rep.base.dim
-    top, top_noise = rep.matrix[:dim], rep.noise_matrix[:dim]
-    copy, copy_noise = rep.matrix[dim:], rep.noise_matrix[dim:]
+    table, matrix, noise = parts
+    dim = table.dim
+    top, top_noise = matrix[:dim], noise[:dim]
+    copy, copy_noise = matrix[dim:], noise[dim:]
     if not np.array_equal(top, np.eye(dim)):
         return None
     gram = top_noise @ top_noise.T
@@ -240,7 +260,24 @@ def linear_table_parts(rep):
             np.linalg.cholesky(copy_noise @ copy_noise.T)
         except np.linalg.LinAlgError:
             return None
-    return rep.base, noise_var, copy, copy_noise
+    return table, noise_var, copy, copy_noise
+
+
+def covariance_parts(rep):
+    """``(table, matrix, noise_matrix)`` of any linear map of a posterior table that the
+    full-covariance kernel takes: every row's ``N(A mu_r, A D_r A^T + B B^T)`` positive
+    definite, at most :data:`MAX_COVARIANCE_DIM` latents; else None."""
+    parts = linear_parts(rep)
+    if parts is None or parts[1].shape[0] > MAX_COVARIANCE_DIM:
+        return None
+    table, matrix, noise = parts
+    smallest = np.asarray(table.variances, dtype=float).min(axis=0)
+    # the covariances are smallest where every variance is: if that one is singular, some row's is
+    try:
+        np.linalg.cholesky(matrix @ np.diag(smallest) @ matrix.T + noise @ noise.T)
+    except np.linalg.LinAlgError:
+        return None
+    return parts
 
 
 def table_informations(table, noise_var, copy, copy_noise, rng, num_mc_points: int,
@@ -311,6 +348,45 @@ def table_informations(table, noise_var, copy, copy_noise, rng, num_mc_points: i
         single(("one", l), x[:, l], mu[:, l], var[:, l])
     for j in range(num_copies):
         single(("one", dim + j), z_copy[:, j], mu @ copy[j], var @ copy[j] ** 2 + cov[j, j])
+    return result
+
+
+def covariance_table_informations(table, matrix, noise, rng, num_mc_points: int, num_components: int,
+                                  max_memory_mb: float) -> Informations:
+    """Informations of ``matrix @ z + noise @ e`` of a posterior table's latents ``z``,
+    each row a Gaussian ``N(A mu_r, A D_r A^T + B B^T)`` with its full covariance.
+
+    The rows are the table's, or ``num_components`` of them drawn at random when it
+    has more (then no longer covering the grid: see :func:`exact_is_reliable`); the
+    evaluation points are drawn as :func:`table_informations` draws them, so a sweep
+    whose level 0 is the table itself sees the same points at every level.
+    """
+    space = table.space
+    labels, mu, var = table.posterior_sample(num_components, rng)
+    mu, var = np.asarray(mu, dtype=float), np.asarray(var, dtype=float)
+    num_rows, dim = mu.shape
+    pick = component_picks(np.ones(num_rows), num_mc_points, rng)
+    x = mu[pick] + np.sqrt(var[pick]) * rng.standard_normal((num_mc_points, dim))
+    z = x @ matrix.T + rng.standard_normal((num_mc_points, noise.shape[1])) @ noise.T
+    means = mu @ matrix.T
+    covs = np.einsum("il,rl,jl->rij", matrix, var, matrix) + noise @ noise.T
+    width = matrix.shape[0]
+    counts = np.concatenate([np.bincount(labels[:, k], minlength=size) for k, size in enumerate(space.sizes)])
+    offsets = np.cumsum([0] + list(space.sizes))
+    entropy = [plugin_entropy(counts[offsets[k]:offsets[k + 1]]) for k in range(space.num_factors)]
+    result = Informations.zeros(space.num_factors, width, entropy, "exact")
+    requests = {key: subset for key, subset in subsets(width) if key[0] != "one"}
+    for key, values in covariance_informations(means, covs, labels, space.sizes, z, pick, requests,
+                                               max_memory_mb=max_memory_mb).items():
+        for k, v in enumerate(values):
+            result.store(key, k, v)
+    factors = list(range(space.num_factors))
+    for j in range(width):
+        centre, total_var, weights = binned_rows(means[:, j], covs[:, j, j], labels, space.sizes)
+        mix = Mixture(z[:, j:j + 1], centre[:, None], weights, tuple(factors), labels[pick],
+                      space.sizes, var=total_var[:, None])
+        for k, v in solve_mixture(mix, {("one", 0): factors}, max_memory_mb)[("one", 0)].items():
+            result.store(("one", j), k, v)
     return result
 
 
@@ -426,6 +502,8 @@ def mixture_informations(rep, rng, *, num_mc_points: int = 10000, num_components
     elif (parts := linear_table_parts(rep)) is not None and (
             parts[0] is not rep or rep.num_rows > num_components):
         return table_informations(*parts, rng, num_mc_points, max_memory_mb)
+    elif (parts := covariance_parts(rep)) is not None:
+        return covariance_table_informations(*parts, rng, num_mc_points, num_components, max_memory_mb)
     elif isinstance(rep, Posteriors):
         mix = posterior_mixture(rep, num_mc_points, num_components, rng)
         if not space.is_grid:

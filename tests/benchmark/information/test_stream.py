@@ -122,8 +122,7 @@ def _attacked_brute_force(table, attacked, seed, n):
     x = mu[pick] + np.sqrt(var[pick]) * rng.standard_normal((n, mu.shape[1]))
     matrix, noise = attacked.matrix, attacked.noise_matrix
     dim = matrix.shape[0]
-    z = np.hstack([x, x @ matrix[mu.shape[1]:].T
-                   + rng.standard_normal((n, noise.shape[1])) @ noise[mu.shape[1]:].T])
+    z = x @ matrix.T + rng.standard_normal((n, noise.shape[1])) @ noise.T
     means = mu @ matrix.T
     covs = np.einsum("il,rl,jl->rij", matrix, var, matrix) + noise @ noise.T
 
@@ -146,8 +145,11 @@ def _attacked_brute_force(table, attacked, seed, n):
             np.column_stack([info([m for m in every if m != l]) for l in every]), info(every))
 
 
-@pytest.mark.parametrize("attack, level", [("redundancy", 0.0), ("redundancy", 1.5), ("duplicate", 4.0)])
-def test_appended_copies_of_a_table_against_full_covariance_sums(attack, level):
+@pytest.mark.parametrize("attack, level", [("redundancy", 0.0), ("redundancy", 1.5), ("duplicate", 4.0),
+                                           ("rotation", 0.5), ("mixing_noise", 0.3), ("synergy", 0.5)])
+def test_linear_attacks_on_a_table_against_full_covariance_sums(attack, level):
+    # redundancy and duplicate through the streamed kernel's extra coordinate, the others
+    # through the full-covariance kernel: both against direct double-precision sums
     table = from_arrays(*random_table((3, 4, 5), 3, seed=3, repeats=2))
     attacked = attacks.get(attack)(table, level, np.random.default_rng(0))
     assert resolve_estimator(attacked) == "exact"
@@ -179,7 +181,15 @@ def test_information_is_flat_under_the_redundancy_attack_on_encodings():
     assert scores[-1]["unibound"] < scores[0]["unibound"] - 0.05  # the attack is still seen
 
 
-def test_attacks_that_mix_a_tables_latents_are_left_to_knn():
+def test_linear_attacks_on_large_tables_need_the_diagonal_structure():
+    # a mixing attack gives every row a full covariance: exact up to num_components rows,
+    # beyond them it would sample rows, so auto leaves it to kNN
     table = from_arrays(*random_table((3, 4, 5), 3, seed=6))
-    assert resolve_estimator(attacks.get("rotation")(table, 0.5, np.random.default_rng(0))) == "knn"
-    assert resolve_estimator(attacks.get("rotation")(table, 0.0, np.random.default_rng(0))) == "exact"
+    rotated = attacks.get("rotation")(table, 0.5, np.random.default_rng(0))
+    assert resolve_estimator(rotated) == "exact"
+    assert resolve_estimator(rotated, num_components=50) == "knn"
+    assert resolve_estimator(rotated, "exact", num_components=50) == "exact"
+    assert mixture_informations(rotated, 0, num_mc_points=500, num_components=50).joint.shape == (3,)
+    redundant = attacks.get("redundancy")(table, 1.0, np.random.default_rng(0))
+    assert resolve_estimator(redundant, num_components=50) == "exact"
+    assert resolve_estimator(attacks.get("xor")(table, 1.0, np.random.default_rng(0))) == "knn"

@@ -153,14 +153,14 @@ def test_example_encodings_run_through_the_protocol(run_cli, tmp_path):
 
 
 def _gentle(rep, level, rng):  # untouched at level 0, like a user's attack might be
-    return rep if level == 0 else attacks.rotation(rep, level, rng)
+    return rep if level == 0 else attacks.xor(rep, level, rng)
 
 
 def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(grid_table):
     factors, codes, variances = grid_table()
     rep = from_arrays(factors, codes, variances)
     attacks.register(attacks.AttackSpec("gentle", _gentle, (0, 1), (0, 1),
-                                        "a rotation that leaves level 0 alone"))
+                                        "a sign pad that leaves level 0 alone"))
 
     def estimators(extras):
         return extras["unibound"]["estimators"]
@@ -193,12 +193,12 @@ def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(run_cli, gri
     path = tmp_path / "enc.npz"
     np.savez(path, factors=factors, codes=codes, variances=variances)
     out = tmp_path / "out"
-    # a rotation mixes latents: each row's posterior is no longer diagonal
-    assert run_cli("--attack", "rotation", "--quick", "--metrics", "unibound", "--encodings",
+    # a sign pad is not Gaussian given the row
+    assert run_cli("--attack", "xor", "--quick", "--metrics", "unibound", "--encodings",
                    str(path), "--param", "unibound.estimator=exact", "--out", str(out)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: unibound.estimator=exact") and "knn" in err[0]
-    assert not (out / "rotation" / "scores.csv").exists()
+    assert not (out / "xor" / "scores.csv").exists()
 
 
 def test_a_failing_unibound_leaves_the_other_results_and_attacks(run_cli, tmp_path, capsys):
