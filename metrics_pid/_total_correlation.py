@@ -23,6 +23,7 @@ from benchmark.information import (
     mixture_entropies,
     resolve_estimator,
 )
+from benchmark.representations import GaussianStructure, Posteriors, PosteriorTable
 from benchmark.spec import MetricSpec
 from benchmark.validation import (
     BenchmarkError,
@@ -32,7 +33,28 @@ from benchmark.validation import (
     check_rng,
 )
 
-__all__ = ["SPEC", "total_correlation", "total_correlation_score"]
+__all__ = ["SPEC", "total_correlation", "total_correlation_estimator", "total_correlation_score"]
+
+
+def total_correlation_estimator(rep, estimator: str, num_components: int) -> str:
+    """UniBound's estimator for ``rep``, where the mixture entropies can follow it.
+
+    They need Gaussian structure or posteriors themselves (an attacked table's
+    informations are exact, its entropies are not), and hold at most
+    ``num_components`` rows of a table: ``auto`` leaves a larger table to kNN
+    rather than estimate the entropies of a sample of its rows.
+    """
+    name = resolve_estimator(rep, estimator, num_components)
+    base = equivalent(rep)[0]
+    if name == "exact" and not isinstance(base, (GaussianStructure, Posteriors)):
+        if estimator == "exact":
+            raise BenchmarkError("total_correlation: estimator='exact' needs a Gaussian representation "
+                                 "or posterior variances (use estimator='knn')")
+        return "knn"
+    if name == "exact" and estimator == "auto" and isinstance(base, PosteriorTable) \
+            and base.num_rows > num_components:
+        return "knn"
+    return name
 
 
 def _gaussian_tc(codes) -> float:
@@ -92,7 +114,9 @@ def total_correlation(rep, rng, *, estimator: str = "auto", num_mc_points: int =
     """Total correlation ``sum_l H(z_l) - H(z)`` of ``rep``'s latents, in nats.
 
     With the exact estimator (chosen as UniBound chooses it,
-    :func:`benchmark.information.resolve_estimator`) the entropies are those of
+    :func:`benchmark.information.resolve_estimator`, except on an attacked table
+    of encodings and, with ``auto``, on a table of more than ``num_components``
+    rows, which get kNN) the entropies are those of
     the aggregate mixture of Gaussians, by Monte Carlo
     (:func:`benchmark.information.mixture_entropies`: every single latent and
     the full set).  The total correlation does not change under a permutation
@@ -149,7 +173,7 @@ def total_correlation(rep, rng, *, estimator: str = "auto", num_mc_points: int =
     rng = check_rng(rng)
     num_samples = check_positive_int(num_samples, "num_samples", 2)
     k = check_positive_int(k, "k")
-    name = resolve_estimator(rep, estimator, num_components)
+    name = total_correlation_estimator(rep, estimator, num_components)
     y = rep.space.sample(num_samples, rng)
     codes = check_codes(rep.encode(y, rng), "codes of rep")
     if name == "knn":

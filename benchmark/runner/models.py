@@ -24,10 +24,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from metrics_pid import total_correlation
+from metrics_pid import total_correlation, total_correlation_estimator
 
 from ..encodings import load_encodings
-from ..information import resolve_estimator
 from ..validation import BenchmarkError
 from . import pid
 from .seeding import metric_rng
@@ -331,8 +330,8 @@ def total_correlations(files, bases, results, config) -> tuple[pd.DataFrame, lis
             continue
         base = bases[file.stem]
         try:
-            estimator = resolve_estimator(base, params.get("estimator", "auto"),
-                                          params.get("num_components", _TC_COMPONENTS))
+            estimator = total_correlation_estimator(base, params.get("estimator", "auto"),
+                                                    params.get("num_components", _TC_COMPONENTS))
             tc = total_correlation(base, metric_rng(config.seeds[0], "total_correlation"), **params)
         except Exception as exc:  # the sweeps' outputs are written; this figure loses a point
             problems.append(f"{file.stem}: left out of tc_vs_redundancy ({type(exc).__name__}: {exc})")

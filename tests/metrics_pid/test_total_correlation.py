@@ -11,7 +11,12 @@ import attacks
 from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal, linear_transform
 from benchmark.representations import Representation, map_latents
 from benchmark.spec import PROPERTIES
-from metrics_pid._total_correlation import SPEC, total_correlation, total_correlation_score
+from metrics_pid._total_correlation import (
+    SPEC,
+    total_correlation,
+    total_correlation_estimator,
+    total_correlation_score,
+)
 
 REFERENCE = Path("/work/shared/reference")
 SETS = ("small", "random")
@@ -229,3 +234,16 @@ def test_bad_input():
         total_correlation_score(codes, k=0)
     with pytest.raises(BenchmarkError, match="distinct rows"):
         total_correlation_score(np.repeat(codes[:2], 50, axis=0))
+
+
+def test_total_correlation_keeps_to_mixtures_it_can_hold(grid_table):
+    # UniBound is exact on a table of any size and on its linear attacks; the mixture
+    # entropies are not, and leave those to kNN rather than sample rows
+    table = from_arrays(*grid_table())
+    assert total_correlation_estimator(table, "auto", 10000) == "exact"
+    assert total_correlation_estimator(table, "auto", 10) == "knn"
+    assert total_correlation_estimator(table, "exact", 10) == "exact"  # a sample, on request
+    attacked = attacks.get("redundancy")(table, 1.0, np.random.default_rng(0))
+    assert total_correlation_estimator(attacked, "auto", 10000) == "knn"
+    with pytest.raises(BenchmarkError, match="estimator='exact' needs"):
+        total_correlation_estimator(attacked, "exact", 10000)
