@@ -280,6 +280,18 @@ def covariance_parts(rep):
     return parts
 
 
+def store_single(result, key, x, mean, variance, labels, pick, sizes, max_memory_mb):
+    """Store every factor's information in one latent whose row ``r`` is
+    ``N(mean[r], variance[r])``, at the points ``x`` drawn from the rows ``pick``: the
+    rows merged into bins (:func:`~._stream.binned_rows`), then the in-memory kernel."""
+    factors = list(range(len(sizes)))
+    centre, total_var, weights = binned_rows(mean, variance, labels, sizes)
+    mix = Mixture(x[:, None], centre[:, None], weights, tuple(factors), labels[pick], sizes,
+                  var=total_var[:, None])
+    for k, v in solve_mixture(mix, {("one", 0): factors}, max_memory_mb)[("one", 0)].items():
+        result.store(key, k, v)
+
+
 def table_informations(table, noise_var, copy, copy_noise, rng, num_mc_points: int,
                        max_memory_mb: float) -> Informations:
     """Informations of a posterior table (every row a component), or of a linear map of
@@ -337,17 +349,12 @@ def table_informations(table, noise_var, copy, copy_noise, rng, num_mc_points: i
         for k in factors:
             result.store(("rest", dim + j), k, streamed[("all", -1)][k])
 
-    def single(key, x_l, mean, variance):
-        centre, total_var, weights = binned_rows(mean, variance, labels, space.sizes)
-        mix = Mixture(x_l[:, None], centre[:, None], weights, tuple(factors), labels[pick],
-                      space.sizes, var=total_var[:, None])
-        for k, v in solve_mixture(mix, {("one", 0): factors}, max_memory_mb)[("one", 0)].items():
-            result.store(key, k, v)
-
     for l in range(dim):
-        single(("one", l), x[:, l], mu[:, l], var[:, l])
+        store_single(result, ("one", l), x[:, l], mu[:, l], var[:, l], labels, pick, space.sizes,
+                     max_memory_mb)
     for j in range(num_copies):
-        single(("one", dim + j), z_copy[:, j], mu @ copy[j], var @ copy[j] ** 2 + cov[j, j])
+        store_single(result, ("one", dim + j), z_copy[:, j], mu @ copy[j], var @ copy[j] ** 2 + cov[j, j],
+                     labels, pick, space.sizes, max_memory_mb)
     return result
 
 
@@ -380,13 +387,9 @@ def covariance_table_informations(table, matrix, noise, rng, num_mc_points: int,
                                                max_memory_mb=max_memory_mb).items():
         for k, v in enumerate(values):
             result.store(key, k, v)
-    factors = list(range(space.num_factors))
     for j in range(width):
-        centre, total_var, weights = binned_rows(means[:, j], covs[:, j, j], labels, space.sizes)
-        mix = Mixture(z[:, j:j + 1], centre[:, None], weights, tuple(factors), labels[pick],
-                      space.sizes, var=total_var[:, None])
-        for k, v in solve_mixture(mix, {("one", 0): factors}, max_memory_mb)[("one", 0)].items():
-            result.store(("one", j), k, v)
+        store_single(result, ("one", j), z[:, j], means[:, j], covs[:, j, j], labels, pick, space.sizes,
+                     max_memory_mb)
     return result
 
 
