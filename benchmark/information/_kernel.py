@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logsumexp
 from threadpoolctl import threadpool_limits
 
 from ._threads import MAX_WORKERS, map_in_threads
@@ -35,127 +34,116 @@ class Mixture:
     var: np.ndarray | None = None
 
 
-def subset_quadratic(kind, l, pre, rows):
-    """Half squared Mahalanobis distances (chunk x components) and per-component log weights.
+def exponent_terms(mix: Mixture) -> dict:
+    """What the log densities of every latent subset are computed from.
 
-    ``kind`` is ``"all"``, ``"rest"`` (all latents but ``l``) or ``"one"`` (latent
-    ``l``).  For a shared covariance with precision ``P``, the marginal of all
-    latents but ``l`` has the quadratic form ``q(d) - (P d)_l**2 / P_ll``: a
-    rank-one correction of the full-set distances, separable in evaluation point
-    and component, so no factorisation or matmul per ``l`` is needed.  The
-    Gaussian normalisers are common to all components of a shared covariance
-    and cancel in every information, so they are left out.  Every constant
-    carries the factor 1/2 of the exponent, a power of two, so the halves are
-    exactly the halves of the distances (no rounding differs) at no extra pass.
-    The ``"all"`` matrix is shared between requests: it must not be written to.
+    The log density of evaluation point ``i`` under component ``j``'s marginal on
+    a latent subset is, up to a constant per point (which cancels in every ratio
+    the kernel takes), a product of point features and component coefficients
+    (:func:`subset_exponents`): the full set's is one matmul; latent ``l`` alone
+    and the correction from the full set to all latents but ``l`` are matmuls of
+    two or three columns, so every subset costs one thin matmul and at most one
+    pass, whatever the number of latents.
+
+    With a shared covariance (precision ``P``) the Gaussian normalisers are common
+    to all components and are left out.  On whitened coordinates ``a = x chol(P)``
+    the full set's exponent is ``a.b - |b|^2 / 2`` (``b`` the whitened mean); the
+    marginal of all latents but ``l`` has the quadratic form
+    ``q(d) - (P d)_l**2 / P_ll``, a rank-one correction in ``h = x P``.  With
+    per-component diagonal variances latent ``l`` contributes
+    ``-x^2/2v + x mu/v - mu^2/2v - log(v)/2`` (squares, values and a constant), and
+    all but ``l`` are the full set minus that.  Points and means are centred on
+    the means' average first, so the expanded squares stay small against their
+    differences.
     """
-    if pre["shared"]:
-        if kind == "one":
-            q = np.subtract.outer(rows["x"][:, l], pre["mu"][:, l])
-            q *= q
-            q *= pre["half_inv_cov"][l]
-            return q, None
-        if kind == "all":
-            return rows["q_all"], None
-        t = np.subtract.outer(rows["h"][:, l], pre["h"][:, l])
-        t *= t
-        t *= pre["half_inv_prec"][l]
-        return np.subtract(rows["q_all"], t, out=t), None
-    # per-component diagonal covariances
-    if kind == "one":
-        q = np.subtract.outer(rows["x"][:, l], pre["mu"][:, l])
-        q *= q
-        q *= pre["half_inv_var"][:, l]
-        return q, -0.5 * pre["log_var"][:, l]
+    centre = mix.mu.mean(axis=0)
+    x, mu = mix.x - centre, mix.mu - centre
+    var = mix.var if mix.cov is None else np.broadcast_to(np.diag(mix.cov), mu.shape)
+    terms = {"x": x, "mu": mu, "half_iv": 0.5 / var, "half_log_var": 0.5 * np.log(var), "cache": {}}
+    if mix.cov is None:
+        single = [latent_coeffs(terms, l) for l in range(mu.shape[1])]
+        terms.update(full=np.column_stack([x**2, x, np.ones(len(x))]),
+                     full_t=np.vstack([c[0] for c in single] + [c[1] for c in single]
+                                      + [np.sum([c[2] for c in single], axis=0)]))
+        return terms
+    prec = np.linalg.inv(mix.cov)
+    prec = 0.5 * (prec + prec.T)
+    chol = np.linalg.cholesky(prec)
+    b = mu @ chol
+    terms.update(full=np.column_stack([x @ chol, np.ones(len(x))]),
+                 full_t=np.vstack([b.T, -0.5 * (b**2).sum(axis=1)]),
+                 prec=prec, h_mu=mu @ prec, half_ip=0.5 / np.diag(prec))
+    return terms
+
+
+def latent_coeffs(terms, l):
+    """Latent ``l``'s coefficients (3 x components) of the points' ``(x_l^2, x_l, 1)``."""
+    mu, half_iv = terms["mu"][:, l], terms["half_iv"][:, l]
+    return np.vstack([-half_iv, 2.0 * mu * half_iv, -mu**2 * half_iv - terms["half_log_var"][:, l]])
+
+
+def rest_coeffs(terms, l):
+    """Coefficients of the correction from the full set to all latents but ``l``."""
+    if "prec" not in terms:
+        return -latent_coeffs(terms, l)
+    h_mu, half = terms["h_mu"][:, l], terms["half_ip"][l]
+    return np.vstack([-2.0 * half * h_mu, half * h_mu**2])
+
+
+def subset_exponents(terms, kind, l, x, expo_all):
+    """A chunk's log densities on one latent subset (``x``: its centred points).
+
+    The coefficients are built at a subset's first chunk and kept (a few times
+    components x latents in all, as the means themselves).
+    """
     if kind == "all":
-        return rows["q_all"], -0.5 * pre["log_det"]
-    t = np.subtract.outer(rows["x"][:, l], pre["mu"][:, l])
-    t *= t
-    t *= pre["half_inv_var"][:, l]
-    return np.subtract(rows["q_all"], t, out=t), -0.5 * (pre["log_det"] - pre["log_var"][:, l])
+        return expo_all
+    coeffs = terms["cache"].get((kind, l))
+    if coeffs is None:  # a race between threads only builds it twice
+        coeffs = terms["cache"][(kind, l)] = (latent_coeffs if kind == "one" else rest_coeffs)(terms, l)
+    ones = np.ones(len(x))
+    if kind == "one":
+        return np.column_stack([x[:, l]**2, x[:, l], ones]) @ coeffs
+    features = np.column_stack([x @ terms["prec"][:, l], ones]) if "prec" in terms \
+        else np.column_stack([x[:, l]**2, x[:, l], ones])
+    expo = features @ coeffs
+    expo += expo_all
+    return expo
 
 
 def prepare(mix: Mixture) -> dict:
-    pre = {"mu": mix.mu, "shared": mix.cov is not None}
-    if pre["shared"]:
-        prec = np.linalg.inv(mix.cov)
-        prec = 0.5 * (prec + prec.T)
-        pre.update(prec=prec, chol=np.linalg.cholesky(prec), half_inv_cov=0.5 / np.diag(mix.cov),
-                   half_inv_prec=0.5 / np.diag(prec))
-        b = mix.mu @ pre["chol"]                  # whitened means: q = ||(x - mu) @ chol||^2
-        pre["half_b"] = 0.5 * b
-        pre["half_bb"] = 0.5 * (b**2).sum(axis=1)
-        pre["h"] = mix.mu @ prec                  # (P mu)_l for the rank-one corrections
-    else:
-        half_inv_var = 0.5 / mix.var
-        pre.update(half_inv_var=half_inv_var, log_var=np.log(mix.var),
-                   half_mu_iv=mix.mu * half_inv_var, half_mm=(mix.mu**2 * half_inv_var).sum(axis=1))
-        pre["log_det"] = pre["log_var"].sum(axis=1)
-    # component weights per value, all requested factors side by side: one matmul
-    # gives every group's summed density for every factor
+    # component weights per value, all requested factors side by side, and the
+    # components' total weight as a last column: one matmul gives every group's
+    # summed density for every factor, and the whole mixture's
     offsets = np.concatenate([[0], np.cumsum([mix.sizes[k] for k in mix.factors])])
     counts = mix.weights[:, :offsets[1]].sum(axis=1)
     with np.errstate(divide="ignore"):
         log_weights = np.log(mix.weights)
     members = [np.flatnonzero(column) for column in mix.weights.T]  # each group's components
-    pre.update(weights=mix.weights.astype(np.float32), log_weights=log_weights, members=members,
-               counts=counts.astype(np.float32), offsets=offsets, total=counts.sum(),
-               group_total=mix.weights.sum(axis=0))
-    return pre
+    return {"weights": np.column_stack([mix.weights, counts]).astype(np.float32),
+            "log_weights": log_weights, "members": members, "offsets": offsets,
+            "total": counts.sum(), "group_total": mix.weights.sum(axis=0)}
 
 
-def chunk_rows(pre, x_chunk, need_all: bool) -> dict:
-    rows = {"x": x_chunk}
-    if not need_all:
-        return rows
-    if pre["shared"]:
-        a = x_chunk @ pre["chol"]
-        q = a @ pre["half_b"].T
-        q *= -2.0
-        q += 0.5 * (a**2).sum(axis=1)[:, None]
-        q += pre["half_bb"][None, :]
-        np.maximum(q, 0.0, out=q)
-        rows.update(q_all=q, h=x_chunk @ pre["prec"])
-    else:
-        q = (x_chunk**2) @ pre["half_inv_var"].T
-        q -= 2.0 * (x_chunk @ pre["half_mu_iv"].T)
-        q += pre["half_mm"][None, :]
-        np.maximum(q, 0.0, out=q)
-        rows["q_all"] = q
-    return rows
-
-
-def log_ratio_sums(half_q, log_w, pre, labels, cols, mix):
+def log_ratio_sums(expo, pre, labels, cols):
     """Sum over rows of ``log p(x | y_k = own value) - log p(x)`` for each requested factor.
 
-    ``half_q`` (half the squared distances) is only read.  ``cols`` indexes the
-    requested factors within ``mix.factors``.
+    ``expo`` holds the rows' log densities under every component, each row up to a
+    constant.  ``cols`` indexes the requested factors within ``mix.factors``.
     """
     # The exponent, shifted so that every entry is <= 0 and exactly 0 at the row's best
     # component, goes straight into single precision: float32 carries it to 6e-8 relative
     # error (< 1e-4 nats even for entries near -700), so the exp and the group-sum matmul
-    # run at twice the throughput while the distances above stay in double precision.
-    dens = np.empty(half_q.shape, dtype=np.float32)
-    if log_w is None:
-        nearest = half_q.min(axis=1)[:, None]
-        np.subtract(nearest, half_q, out=dens)
-
-        def shifted(rows, members):
-            return nearest[rows] - half_q[np.ix_(rows, members)]
-    else:
-        expo = np.subtract(log_w[None, :], half_q)
-        top = expo.max(axis=1)[:, None]
-        np.subtract(expo, top, out=dens)
-
-        def shifted(rows, members):
-            return expo[np.ix_(rows, members)] - top[rows]
+    # run at twice the throughput while the exponents stay in double precision.
+    top = expo.max(axis=1)[:, None]
+    dens = np.subtract(expo, top, out=np.empty(expo.shape, dtype=np.float32))
     np.exp(dens, out=dens)
-    total = (dens @ pre["counts"]).astype(np.float64)
     groups = dens @ pre["weights"]
+    total = groups[:, -1].astype(np.float64)
     out = np.empty(len(cols))
     for n, i in enumerate(cols):
         col = pre["offsets"][i] + labels[:, i]
-        own = groups[np.arange(len(half_q)), col]
+        own = groups[np.arange(len(expo)), col]
         log_own = np.log(np.maximum(own, 1e-38))
         low = np.nonzero(own < 1e-30)[0]
         # the own group underflowed against the best component: redo those rows in log
@@ -163,8 +151,10 @@ def log_ratio_sums(half_q, log_w, pre, labels, cols, mix):
         for c in np.unique(col[low]):
             rows = low[col[low] == c]
             members = pre["members"][c]
-            log_own[rows] = logsumexp(shifted(rows, members) + pre["log_weights"][members, c],
-                                      axis=1)
+            shifted = expo[np.ix_(rows, members)]
+            shifted += pre["log_weights"][members, c]
+            peak = shifted.max(axis=1)[:, None]
+            log_own[rows] = np.log(np.exp(shifted - peak).sum(axis=1)) + (peak - top[rows])[:, 0]
         ratio = (log_own - np.log(pre["group_total"][col])) - (np.log(total) - np.log(pre["total"]))
         out[n] = ratio.sum()
     return out
@@ -180,21 +170,22 @@ def solve_mixture(mix: Mixture, requests, max_memory_mb: float) -> dict:
     pre = prepare(mix)
     num = len(mix.x)
     width = max(len(mix.mu), 1)
-    # rows per chunk: arrays of ~4 MB stay in the allocator's reuse pool (fresh
-    # large arrays cost page faults that halve numpy's throughput), bounded by
-    # max_memory_mb for the ~8 chunk-sized arrays alive per worker
-    chunk = int(max(1, min(num, 4e6 / (8.0 * width), max_memory_mb * 1e6 / (8.0 * 8 * width * MAX_WORKERS))))
+    # rows per chunk: exponent matrices of ~8 MB (about 100 rows against 10,000
+    # components) keep the group-sum matmul efficient while staying in the allocator's
+    # reuse pool (fresh large arrays cost page faults that halve numpy's throughput),
+    # bounded by max_memory_mb for the ~3 chunk-sized arrays alive per worker
+    chunk = int(max(1, min(num, 8e6 / (8.0 * width), max_memory_mb * 1e6 / (8.0 * 3 * width * MAX_WORKERS))))
     index = {f: i for i, f in enumerate(mix.factors)}
+    terms = exponent_terms(mix)
     need_all = any(kind != "one" for kind, _ in requests)
 
     def work(start):
-        rows = chunk_rows(pre, mix.x[start:start + chunk], need_all)
+        x = terms["x"][start:start + chunk]
         labels = mix.eval_labels[start:start + chunk]
-        out = {}
-        for (kind, l), facs in requests.items():
-            q, log_w = subset_quadratic(kind, l, pre, rows)
-            out[(kind, l)] = log_ratio_sums(q, log_w, pre, labels, [index[f] for f in facs], mix)
-        return out
+        expo_all = terms["full"][start:start + chunk] @ terms["full_t"] if need_all else None
+        return {(kind, l): log_ratio_sums(subset_exponents(terms, kind, l, x, expo_all), pre,
+                                          labels, [index[f] for f in facs])
+                for (kind, l), facs in requests.items()}
 
     # one worker per core, each with a single-threaded BLAS (BLAS threads on these thin
     # matmuls only oversubscribe)
