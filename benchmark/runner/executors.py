@@ -22,7 +22,7 @@ import threading
 import time
 from concurrent.futures import CancelledError
 
-from ..information import limit_threads, usable_cores
+from ..information import limit_threads, thread_budget, usable_cores
 from ..validation import BenchmarkError
 from .cells import CellError
 
@@ -229,7 +229,8 @@ def dask_map(run_cell, config, todo, base, scheduler: str, on_start=None):
         if on_start is not None:
             on_start(sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
         shared = client.scatter(base, broadcast=True)
-        futures = {client.submit(run_cell, config, cell, shared, pure=False): cell for cell in todo}
+        futures = {client.submit(_run_in_dask_worker, run_cell, config, cell, shared, pure=False): cell
+                   for cell in todo}
         pending = set(futures)
         alone_since = None
         try:
@@ -254,6 +255,19 @@ def dask_map(run_cell, config, todo, base, scheduler: str, on_start=None):
                         f"within {WORKER_TIMEOUT} s; finished cells are kept, rerun with --resume")
         finally:
             client.cancel(list(pending))
+
+
+def _run_in_dask_worker(run_cell, config, cell, base):
+    # A Dask worker runs as many cells at once as it has threads: like a local worker
+    # process, each cell's own threads (BLAS, OpenMP, scikit-learn, the estimators'
+    # pools) are capped at its share of the machine's cores, or they would oversubscribe
+    # them.  Results do not depend on the share.
+    from dask.distributed import get_worker
+
+    share = max(1, usable_cores() // get_worker().state.nthreads)
+    if thread_budget() != share:
+        limit_threads(share)
+    return run_cell(config, cell, base)
 
 
 def _dask_outcome(fut, cell):

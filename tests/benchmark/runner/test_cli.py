@@ -201,3 +201,23 @@ def test_workers_share_the_cores_instead_of_oversubscribing_them(tmp_path):
     scores = pd.read_csv(tmp_path / "out/rotation/scores.csv").query("metric == 'threads'")
     share = max(1, usable_cores() // 2)
     assert len(scores) == 4 and (scores["score"] == share).all()
+
+
+@pytest.mark.slow
+def test_dask_workers_share_the_cores_too(tmp_path):
+    # two threads in one Dask worker run two cells at once: each gets half the cores
+    distributed = pytest.importorskip("dask.distributed")
+    from benchmark.information import usable_cores
+    from benchmark.runner import main
+
+    plugin = tmp_path / "threads.py"
+    plugin.write_text(THREADS_PLUGIN)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert main(["--attack", "rotation", "--quick", "--metrics", "mig", "--metric",
+                     f"{plugin}:threads", "--levels", "0", "--seeds", "2", "--executor", "dask",
+                     "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "out"),
+                     "--no-progress"]) == 0
+    scores = pd.read_csv(tmp_path / "out/rotation/scores.csv").query("metric == 'threads'")
+    share = max(1, usable_cores() // 2)
+    assert len(scores) == 4 and (scores["score"] == share).all()
