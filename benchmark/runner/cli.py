@@ -181,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--attack", help="attack name, comma list, a+b composition, or 'all' "
                    f"(an attacked representation has at most {attack_registry.MAX_LATENTS} latents)")
-    p.add_argument("--levels", help="a,b,c or start:stop:count (default: the attack's own grid; "
+    p.add_argument("--levels", help="a,b,c or start:stop:count, or 'quick' for each attack's "
+                                    "--quick grid at full sample sizes (default: the attack's own grid; "
                                     f"at most {MAX_LEVELS} levels, each at most {MAX_LEVEL:g})")
     p.add_argument("--dataset", help="factor space (default: dsprites; not with --encodings)")
     p.add_argument("--metrics", help="comma list of registered metrics, or 'all' "
@@ -278,8 +279,11 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
     """The sweep of attack ``name`` (on the file ``encodings``, if given) that the command
     line asks for."""
     spec = attack_registry.get(name)
-    levels = parse_levels(args.levels) if args.levels else (
-        spec.quick_levels if args.quick else spec.levels)
+    if args.levels == "quick":  # the quick grid at full sample sizes
+        levels = spec.quick_levels
+    else:
+        levels = parse_levels(args.levels) if args.levels else (
+            spec.quick_levels if args.quick else spec.levels)
     return SweepConfig(
         attack=spec.name, levels=levels,
         # plugins run in worker processes by their spec, so pass the spec, not the name
@@ -396,7 +400,7 @@ def run(args) -> int:
                 raise BenchmarkError(f"{paths[key]}: {exc}" if key else str(exc)) from None
 
     out = Path(args.out)
-    if len(parse_levels(args.levels) if args.levels else (0, 1)) < 2:
+    if args.levels not in (None, "quick") and len(parse_levels(args.levels)) < 2:
         print("warning: a single level gives scores but no trend; the verdicts in summary.csv "
               "need at least two levels", file=sys.stderr)
     try:

@@ -132,6 +132,15 @@ def test_parse_levels():
     assert parse_levels("2,0,1") == (0.0, 1.0, 2.0)
 
 
+def test_quick_levels_at_full_sample_sizes():
+    import attacks
+    from benchmark.runner.cli import build_parser, sweep_config
+
+    args = build_parser().parse_args(["--attack", "rotation", "--levels", "quick"])
+    config = sweep_config(args, "rotation", ("mig",), {}, {})
+    assert config.levels == attacks.get("rotation").quick_levels and not config.quick
+
+
 def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):
     import os
 
