@@ -82,12 +82,14 @@ def knn_mi_labels(codes: np.ndarray, labels: np.ndarray, k: int, tree=None) -> f
 BRUTE_FORCE_DIMS = 6
 
 
-def _largest_two(rows, codes, out_top, out_second, scratch, diff):
-    """Largest and second largest coordinate distance of every pair (rows x codes)."""
+def _largest_two(rows, columns, out_top, out_second, scratch, diff):
+    """Largest and second largest coordinate distance of every pair (rows x points);
+    ``columns`` holds the points' coordinates one contiguous row per latent (a strided
+    column makes the broadcast subtraction several times slower)."""
     out_top[:] = 0
     out_second[:] = 0
-    for j in range(codes.shape[1]):
-        np.subtract(rows[:, j, None], codes[None, :, j], out=diff)
+    for j in range(columns.shape[0]):
+        np.subtract(rows[:, j, None], columns[j][None, :], out=diff)
         np.abs(diff, out=diff)
         np.minimum(out_top, diff, out=scratch)
         np.maximum(out_second, scratch, out=out_second)
@@ -142,6 +144,7 @@ def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) ->
     """
     n = len(codes)
     codes32 = codes.astype(np.float32)
+    columns32 = np.ascontiguousarray(codes32.T)
     # single precision moves each coordinate distance by < 3 * 2**-24 * (|a| + |b|), and
     # any order statistic of them by no more: 1e-6 of the largest magnitude covers it
     # (and 1e-6 of the distance the rounding of the widened bound itself)
@@ -179,7 +182,7 @@ def chunked_terms(codes: np.ndarray, factor_labels: dict, keys: list, k: int) ->
         stop = min(start + chunk, n)
         shape = (stop - start, n)
         top, second = np.empty(shape, np.float32), np.empty(shape, np.float32)
-        _largest_two(codes32[start:stop], codes32, top, second, np.empty(shape, np.float32),
+        _largest_two(codes32[start:stop], columns32, top, second, np.empty(shape, np.float32),
                      np.empty(shape, np.float32))
         reach = np.zeros(stop - start)
         for f, inv, kk, _, order, bounds in factors:
