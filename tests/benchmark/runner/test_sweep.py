@@ -263,3 +263,17 @@ def test_a_sweep_announces_its_duration_from_the_metrics_costs():
     assert estimated_seconds(quick, cells_of(quick))[0] < estimated_seconds(config, cells_of(config))[0]
     note = duration_note(config, cells_of(config), 2)
     assert note.startswith(f"12 cell(s) to compute: about {3 * per_level_seed:.0f} s with 2 worker(s)")
+
+
+@pytest.mark.slow
+def test_a_dask_sweep_announces_its_duration_for_the_cluster_threads():
+    distributed = pytest.importorskip("dask.distributed")
+    config = SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("mig",), seeds=(0, 1),
+                         quick=True)
+    notes = []
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=3, processes=False,
+                                  dashboard_address=None) as cluster:
+        run_sweep(config, executor="dask", scheduler=cluster.scheduler_address, progress=True,
+                  on_note=notes.append)
+    assert [n for n in notes if "to compute" in n][0].startswith(
+        "4 cell(s) to compute: about 1 s with 3 worker(s)")
