@@ -27,11 +27,15 @@ falls linearly from ``l_b`` scores 0, one that stays at ``l_b`` scores -1 (a lit
 below when the smallest probe does worse than chance).  The repository's latest
 ``explitcitness.py`` passes the normaliser under a keyword its
 ``compute_explitcitness`` no longer accepts; this follows the version that runs
-(its ``global`` mode, the ICLR paper's).
+(its ``global`` mode, commented "used in the iclr paper. we assume l* = 0").  Its
+default ``baseline`` mode, the one the earlier ``simple_gather.py`` used, takes
+``Z = (kappa_M - kappa_1) * (l_b - min loss) / 2`` instead.
 
-Size is the paper's ``S = K / L``: the number of factors over the number of
-latents (1 when there are as many latents as factors, below 1 for a larger
-representation).  The authors' code does not compute it.
+Size is ``S = K / L``: the number of factors over the number of latents (1 when
+there are as many latents as factors, below 1 for a larger representation).  This
+definition is **unverified**: the authors' code does not compute S, and the paper's
+section defining it could not be consulted (only its abstract, which names S
+without a formula, was available); check it against the paper before relying on it.
 
 The other keys follow ``simple_gather.py``: at the capacity whose probes reach the
 best mean held-out score (``informativeness``, the first such capacity,
@@ -42,6 +46,24 @@ The defaults of :func:`dci_es_score` are the reference's (100 trees, depths 1, 2
 3, 4, 8, 10, 12, 14, 16, 18, 20, 32; scikit-learn's default forests otherwise),
 except ``loss_floor``; :func:`dci_es` keeps the depths and uses fewer trees and
 codes (see there).
+
+**MLP probes** (``probe="mlp"`` in :func:`dci_es_score`).  The last version of the
+authors' ``simple_gather.py`` gathers MLP probes on MPI3D by default
+(``plot_probe = 'mlp'``), with the grid of ``configs/mlp/config.yaml``: per factor,
+an MLP of two ReLU hidden layers of width 14, 21, ..., 3603 (width 0: a linear
+probe), the capacity axis the log of the probe's parameter count per factor
+(``src/loss_capacity/probing.py``: a softmax head of ``size`` outputs for a
+categorical factor, one output otherwise; ``src/train_probe.py`` divides the total
+by the number of factors; scikit-learn fits a binary factor with one logistic
+output, but the axis counts the reference's two).  They are fitted with scikit-learn's ``MLPClassifier`` /
+``MLPRegressor`` on standardised codes, with the authors' Adam learning rate 2e-4,
+batches of 128, no weight decay and their training length (10 epochs over 295,488
+rows, i.e. that many samples whatever the training set's size).  Unlike the
+authors' PyTorch loop the learning rate stays constant (theirs drops tenfold at 40 %
+and 80 % of training) and the last iterate is scored (theirs: the best of ten
+validation checks); D and C are not reported, since the authors read them from SAGE
+values of the MLPs, which this module does not compute.  The widest probes are
+large (3603^2 weights per layer) and slow on a CPU.
 
 Where this implementation deliberately differs from the reference:
 
@@ -55,8 +77,8 @@ Where this implementation deliberately differs from the reference:
   ``loss_floor=None`` is the reference's definition, like for like.
 * The reference's validation split never enters its score; the core takes a
   training and a held-out (the reference's test) split only.
-* Codes are presented to the forests in a canonical column order, and each
-  factor's forests get their own seed (the same at every depth), so results are
+* Codes are presented to the probes in a canonical column order, and each
+  factor's probes get their own seed (the same at every capacity), so results are
   exactly invariant to permuting the latents and deterministic for a given seed.
 * Which factors are categorical is an argument (the reference reads it from its
   data set: dSprites' shape, MPI3D's object colour, object shape and background
@@ -66,9 +88,13 @@ Where this implementation deliberately differs from the reference:
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.neural_network import MLPClassifier, MLPRegressor
+from threadpoolctl import threadpool_limits
 
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
@@ -77,11 +103,21 @@ from ._dci import _canonical_order, completeness, disentanglement
 from ._parallel import fit_in_threads
 from ._sampling import seed_from, train_test_codes
 
-__all__ = ["CATEGORICAL_NAMES", "REFERENCE_DEPTHS", "SPEC", "dci_es", "dci_es_score",
-           "loss_capacity_explicitness"]
+__all__ = ["CATEGORICAL_NAMES", "REFERENCE_DEPTHS", "REFERENCE_HIDDEN_DIMS", "SPEC", "dci_es",
+           "dci_es_score", "loss_capacity_explicitness"]
 
 #: The reference's probe grid (``configs/random_forest/config.yaml``).
 REFERENCE_DEPTHS = (1, 2, 3, 4, 8, 10, 12, 14, 16, 18, 20, 32)
+
+#: The reference's MLP grid (``configs/mlp/config.yaml``): widths of the two hidden
+#: layers, 0 for a linear probe.
+REFERENCE_HIDDEN_DIMS = (0, 14, 21, 28, 33, 47, 75, 103, 131, 243, 467, 915, 1811, 3603)
+
+# The reference's MLP training (configs/mlp: lr 0.0002, batch 128, AdamW without weight
+# decay, 10 epochs scaled in train_model.py to 10 * 295488 samples whatever the set's size).
+_MLP_LEARNING_RATE = 2e-4
+_MLP_BATCH = 128
+_MLP_SAMPLES = 10 * 295_488
 
 #: Factor names the authors' data sets treat as classes (dSprites' shape; MPI3D's
 #: object colour, object shape and background colour); :func:`dci_es` uses them by default.
@@ -166,6 +202,31 @@ def _probe(x_train, y_train, x_test, y_test, depth, categorical, num_trees, seed
     return 1.0 - float(model.score(x_test, y_test)), np.abs(model.feature_importances_)
 
 
+def _mlp_probe(x_train, y_train, x_test, y_test, width, categorical, epochs, seed):
+    """Held-out loss of one MLP probe (no importances: see the module docstring)."""
+    mlp = MLPClassifier if categorical else MLPRegressor
+    # n_iter_no_change = max_iter: the reference trains for a fixed budget, never stops early.
+    model = mlp(hidden_layer_sizes=(width, width) if width else (), alpha=0.0,
+                learning_rate_init=_MLP_LEARNING_RATE, batch_size=_MLP_BATCH, max_iter=epochs,
+                n_iter_no_change=epochs, random_state=seed)
+    model.fit(x_train, y_train)
+    return 1.0 - float(model.score(x_test, y_test)), None
+
+
+def _mlp_parameters(num_codes: int, width: int, outputs: int) -> int:
+    """Trainable parameters of the reference's probe for one factor
+    (``IndependentMLPs`` of ``src/loss_capacity/probing.py``, two hidden layers)."""
+    if width == 0:
+        return (num_codes + 1) * outputs
+    return (num_codes + 1) * width + (width + 1) * width + (width + 1) * outputs
+
+
+def _check_probe(probe) -> str:
+    if probe not in ("forest", "mlp"):
+        raise BenchmarkError(f"probe must be 'forest' or 'mlp', got {probe!r}")
+    return probe
+
+
 def _categorical_mask(categorical, num_factors: int) -> np.ndarray:
     mask = np.zeros(num_factors, dtype=bool)
     if categorical is None:
@@ -188,7 +249,8 @@ def _categorical_mask(categorical, num_factors: int) -> np.ndarray:
 def dci_es_score(codes, factors, codes_test, factors_test, *,
                  max_depths=REFERENCE_DEPTHS, num_trees: int = 100, categorical=None,
                  factor_sizes=None, loss_floor: float | None = 0.0, random_state: int = 0,
-                 n_jobs: int | None = -1) -> dict:
+                 n_jobs: int | None = -1, probe: str = "forest",
+                 hidden_dims=REFERENCE_HIDDEN_DIMS) -> dict:
     """DCI-ES explicitness and size of given codes and factors.
 
     Parameters
@@ -198,7 +260,7 @@ def dci_es_score(codes, factors, codes_test, factors_test, *,
         test splits; its validation split does not enter the score).
     factors, factors_test : ndarray of shape (n, K), integer value indices
     max_depths : sequence of int, default the reference's grid
-        Probe capacities: the forests' ``max_depth``, strictly increasing.
+        Forest capacities: the forests' ``max_depth``, strictly increasing.
     num_trees : int, default 100
         Trees per forest (the reference's).
     categorical : sequence of int or bool mask, optional
@@ -210,17 +272,25 @@ def dci_es_score(codes, factors, codes_test, factors_test, *,
     loss_floor : float or None, default 0.0
         ``l*`` (see :func:`loss_capacity_explicitness`); ``None`` is the reference.
     random_state : int
-        Seeds one forest seed per factor (the same at every depth).
+        Seeds one probe seed per factor (the same at every capacity).
     n_jobs : int or None, default -1
-        Threads fitting the forests (the result does not depend on it).
+        Threads fitting the probes (the result does not depend on it).
+    probe : {"forest", "mlp"}, default "forest"
+        Random forests over ``max_depths``, or the reference's MLPs over
+        ``hidden_dims`` (see the module docstring; ``max_depths`` and
+        ``num_trees`` are then unused).
+    hidden_dims : sequence of int, default :data:`REFERENCE_HIDDEN_DIMS`
+        MLP capacities: the width of both hidden layers (0: a linear probe),
+        increasing so that the parameter counts increase.
 
     Returns
     -------
     dict
         ``explicitness`` (the headline: mean over factors), ``size`` (``K / L``),
         ``informativeness`` (the best mean held-out score over capacities),
-        ``best_capacity`` (the first depth reaching it), ``disentanglement`` and
-        ``completeness`` at that depth, and ``explicitness_<k>`` per factor.
+        ``best_capacity`` (the first capacity reaching it: a depth, or an MLP's
+        parameter count per factor), ``explicitness_<k>`` per factor, and for
+        forests ``disentanglement`` and ``completeness`` at that depth.
 
     Examples
     --------
@@ -240,10 +310,15 @@ def dci_es_score(codes, factors, codes_test, factors_test, *,
             f"training arrays {num_codes} / {num_factors}")
     if np.any(factors_train < 0) or np.any(factors_test < 0):
         raise BenchmarkError("factors must hold non-negative value indices")
+    probe = _check_probe(probe)
     depths = _check_capacities(max_depths, "max_depths")
     if np.any(depths < 1) or np.any(depths != np.round(depths)):
         raise BenchmarkError(f"max_depths must be positive integers, got {max_depths!r}")
     depths = depths.astype(int)
+    widths = _check_capacities(hidden_dims, "hidden_dims")
+    if np.any(widths < 0) or np.any(widths != np.round(widths)):
+        raise BenchmarkError(f"hidden_dims must be non-negative integers, got {hidden_dims!r}")
+    widths = widths.astype(int)
     num_trees = check_positive_int(num_trees, "num_trees")
     floor = _check_floor(loss_floor)
     is_class = _categorical_mask(categorical, num_factors)
@@ -261,35 +336,69 @@ def dci_es_score(codes, factors, codes_test, factors_test, *,
     targets_test = [factors_test[:, k] if is_class[k] else factors_test[:, k] / (sizes[k] - 1)
                     for k in range(num_factors)]
     seeds = np.random.default_rng(random_state).integers(2**31, size=num_factors)
-    # Forests break ties between equally good splits by a random feature order; a
-    # canonical column order (the columns' ranks, which permuting latents does not
-    # change) makes every score exactly invariant to permuting the latents.
+    # Forests break ties between equally good splits by a random feature order, and an
+    # MLP's initial weights are drawn row by row; a canonical column order (the columns'
+    # ranks, which permuting latents does not change) makes every score exactly
+    # invariant to permuting the latents.
     order = _canonical_order(codes_train)
     x_train, x_test = codes_train[:, order], codes_test[:, order]
-    # Deepest probes first: they take longest, so the threads finish together.
-    tasks = [(k, j) for j in range(depths.size - 1, -1, -1) for k in range(num_factors)]
-    fitted = fit_in_threads(
-        lambda task: _probe(x_train, targets_train[task[0]], x_test, targets_test[task[0]],
-                            int(depths[task[1]]), bool(is_class[task[0]]), num_trees,
-                            int(seeds[task[0]])),
-        tasks, n_jobs=n_jobs)
-    losses = np.empty((num_factors, depths.size))
-    importance = np.empty((depths.size, num_codes, num_factors))
+    if probe == "forest":
+        capacities = depths
+        axis = depths
+    else:
+        outputs = np.where(is_class, sizes, 1)
+        # The reference's x axis: log of the parameters of all factors' probes / K.
+        capacities = np.array([sum(_mlp_parameters(num_codes, int(w), int(o)) for o in outputs)
+                               // num_factors for w in widths])
+        if np.any(np.diff(capacities) <= 0):
+            raise BenchmarkError(f"hidden_dims {hidden_dims!r} give parameter counts "
+                                 f"{capacities.tolist()}, which must increase")
+        axis = np.log(capacities)
+        # The reference loads its codes standardised (load_representation_dataset); the
+        # training rows' statistics serve both splits, as a fitted scaler would.
+        mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+        std[std == 0] = 1.0
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+        epochs = -(-_MLP_SAMPLES // x_train.shape[0])
+
+    def fit(task):
+        k, j = task
+        if probe == "forest":
+            return _probe(x_train, targets_train[k], x_test, targets_test[k], int(depths[j]),
+                          bool(is_class[k]), num_trees, int(seeds[k]))
+        return _mlp_probe(x_train, targets_train[k], x_test, targets_test[k], int(widths[j]),
+                          bool(is_class[k]), epochs, int(seeds[k]))
+
+    # Largest probes first: they take longest, so the threads finish together.
+    tasks = [(k, j) for j in range(capacities.size - 1, -1, -1) for k in range(num_factors)]
+    if probe == "forest":
+        fitted = fit_in_threads(fit, tasks, n_jobs=n_jobs)
+    else:
+        # One BLAS thread per fit: the fits share the cores through n_jobs, and their
+        # sums are then reduced in the same order whatever n_jobs is.  The fixed budget
+        # ends every fit at max_iter, which scikit-learn reports as non-convergence.
+        with threadpool_limits(1, user_api="blas"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fitted = fit_in_threads(fit, tasks, n_jobs=n_jobs)
+    losses = np.empty((num_factors, capacities.size))
+    importance = np.empty((capacities.size, num_codes, num_factors))
     for (k, j), (loss, weights) in zip(tasks, fitted):
         losses[k, j] = loss
-        importance[j, order, k] = weights
+        if weights is not None:
+            importance[j, order, k] = weights
     baseline = np.where(is_class, 1.0 - 1.0 / sizes, 1.0)
-    per_factor = loss_capacity_explicitness(depths, losses, baseline, loss_floor=floor)
+    per_factor = loss_capacity_explicitness(axis, losses, baseline, loss_floor=floor)
     mean_score = np.mean(1.0 - losses, axis=0)
     best = int(np.argmax(mean_score))
     out = {
         "explicitness": float(np.mean(per_factor)),
         "size": num_factors / num_codes,
         "informativeness": float(mean_score[best]),
-        "best_capacity": float(depths[best]),
-        "disentanglement": disentanglement(importance[best]),
-        "completeness": completeness(importance[best]),
+        "best_capacity": float(capacities[best]),
     }
+    if probe == "forest":
+        out["disentanglement"] = disentanglement(importance[best])
+        out["completeness"] = completeness(importance[best])
     out.update({f"explicitness_{k}": float(e) for k, e in enumerate(per_factor)})
     return out
 

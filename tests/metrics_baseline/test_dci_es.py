@@ -1,5 +1,6 @@
 """DCI-ES explicitness: the loss-capacity score by hand, the reference's values,
-perfect and uninformative codes, invariances, the representation-level metric, errors.
+perfect and uninformative codes, invariances, the representation-level metric, MLP
+probes, errors.
 
 Probe sizes are reduced (few trees, shallow grids, small samples) wherever a test is
 about behaviour rather than about the reference's defaults; the agreement with the
@@ -13,8 +14,10 @@ import pytest
 
 import attacks
 from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal
+from metrics_baseline import _dci_es
 from metrics_baseline._dci_es import (
     REFERENCE_DEPTHS,
+    REFERENCE_HIDDEN_DIMS,
     SPEC,
     dci_es,
     dci_es_score,
@@ -230,6 +233,86 @@ def test_metric_on_a_table_of_encodings():
     assert out["explicitness"] > 0.8
 
 
+# --- MLP probes ----------------------------------------------------------------------------
+#
+# Every MLP is trained for the reference's fixed budget of 10 * 295488 samples (~20 s a test
+# here); the two tests that only check end points of the scale are marked slow.
+
+def _xor_table(copies):
+    corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]])
+    codes = np.repeat(corners, copies, axis=0)
+    return codes + 0.0, (codes[:, 0] ^ codes[:, 1])[:, None]
+
+
+def test_mlp_capacity_axis_is_the_log_parameter_count():
+    # A regressed XOR of two binary latents, every corner equally often: the best linear
+    # fit is the constant 1/2 (R^2 = 0, loss l_b = 1), and MLPs of width 8 and 16 fit it
+    # exactly.  With L = 2 latents and one output the probes have 3, 105 and 337 parameters
+    # (3; 3*8 + 9*8 + 9; 3*16 + 17*16 + 17), so on the log axis the curve 1, 0, 0 gives
+    # E = 1 - log(105 / 3) / log(337 / 3) = 0.24698.
+    codes, factors = _xor_table(100)
+    codes_test, factors_test = _xor_table(50)
+    out = dci_es_score(codes, factors, codes_test, factors_test, probe="mlp",
+                       hidden_dims=(0, 8, 16))
+    assert out["explicitness"] == pytest.approx(1 - np.log(35) / np.log(337 / 3), abs=1e-3)
+    assert out["informativeness"] == pytest.approx(1.0, abs=1e-4)
+    assert out["best_capacity"] == 105.0
+    assert out["size"] == 0.5
+    # D and C of MLP probes come from SAGE values in the reference, which are not computed.
+    assert "disentanglement" not in out and "completeness" not in out
+
+
+@pytest.mark.slow
+def test_mlp_perfect_codes_score_the_maximum():
+    # codes = factors: the linear probe (the first capacity) already recovers a 3-class
+    # factor and a regressed 5-valued one, so the curve sits at 0 from the start.
+    factors = _draw((3, 5), 1500, 6)
+    codes = factors + 0.0
+    out = dci_es_score(codes[:1000], factors[:1000], codes[1000:], factors[1000:],
+                       categorical=[0], probe="mlp", hidden_dims=(0, 4, 8))
+    assert out["explicitness"] == pytest.approx(1.0, abs=1e-3)
+    assert out["informativeness"] == pytest.approx(1.0, abs=1e-4)
+    # the linear probes' parameters per factor: ((2 + 1) * 3 + (2 + 1) * 1) / 2
+    assert out["best_capacity"] == 6.0
+
+
+@pytest.mark.slow
+def test_mlp_uninformative_codes_score_about_minus_one():
+    # Codes independent of the factors: the probes can learn no more than the class
+    # frequencies and the mean (which takes the full training: a regression probe that is
+    # still far from the mean has R^2 << 0, a loss far above l_b).
+    factors = _draw((3, 6), 1500, 7)
+    codes = np.random.default_rng(8).standard_normal((1500, 3))
+    out = dci_es_score(codes[:1000], factors[:1000], codes[1000:], factors[1000:],
+                       categorical=[0], probe="mlp", hidden_dims=(0, 4, 8))
+    assert -1.1 < out["explicitness"] < -0.8
+    assert abs(out["informativeness"] - 1 / 6) < 0.05  # (1/3 + 0) / 2
+    assert out["size"] == 2 / 3
+
+
+def test_mlp_permuting_latents_changes_nothing(monkeypatch):
+    # Invariance holds after any training length; a short one keeps the test quick.
+    monkeypatch.setattr(_dci_es, "_MLP_SAMPLES", 50_000)
+    factors = _draw((3, 4), 900, 9)
+    rng = np.random.default_rng(10)
+    codes = np.column_stack([factors + 0.5 * rng.standard_normal(factors.shape),
+                             rng.standard_normal(900)])
+    kwargs = {"categorical": [0], "probe": "mlp", "hidden_dims": (0, 4), "random_state": 11}
+    base = dci_es_score(codes[:600], factors[:600], codes[600:], factors[600:], **kwargs)
+    perm = [2, 0, 1]
+    permuted = dci_es_score(codes[:600, perm], factors[:600], codes[600:, perm], factors[600:],
+                            **kwargs)
+    assert permuted == base
+    serial = dci_es_score(codes[:600], factors[:600], codes[600:], factors[600:], n_jobs=1,
+                          **kwargs)
+    assert serial == base
+
+
+def test_mlp_grid_is_the_reference_grid():
+    assert REFERENCE_HIDDEN_DIMS == (0, 14, 21, 28, 33, 47, 75, 103, 131, 243, 467, 915, 1811,
+                                     3603)
+
+
 # --- errors --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -243,6 +326,14 @@ def test_metric_on_a_table_of_encodings():
     ({"factor_sizes": (2, 2)}, "factor_sizes"),
     ({"factor_sizes": (5,)}, "factor_sizes"),
     ({"loss_floor": float("nan")}, "loss_floor"),
+    ({"probe": "svm"}, "probe"),
+    ({"probe": "mlp", "hidden_dims": (4, 2)}, "hidden_dims"),
+    ({"probe": "mlp", "hidden_dims": (-1, 2)}, "hidden_dims"),
+    ({"probe": "mlp", "hidden_dims": (0, 2.5)}, "hidden_dims"),
+    # onto 20 classes and 1 output from 2 latents: (3 * 20 + 3) // 2 = 31 parameters per
+    # factor for linear probes, (3 + 2 + 2 * 20 + 3 + 2 + 2) // 2 = 26 at width 1
+    ({"probe": "mlp", "hidden_dims": (0, 1), "categorical": [0], "factor_sizes": (20, 3)},
+     "parameter counts"),
 ])
 def test_bad_parameters_are_named(kwargs, match):
     factors = _draw((4, 3), 50, 0)
