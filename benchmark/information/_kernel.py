@@ -62,6 +62,7 @@ def exponent_terms(mix: Mixture) -> dict:
     terms = {"x": x, "mu": mu, "half_iv": 0.5 / var, "half_log_var": 0.5 * np.log(var), "cache": {}}
     if mix.cov is None:
         single = [latent_coeffs(terms, l) for l in range(mu.shape[1])]
+        terms["cache"].update({("one", l): c for l, c in enumerate(single)})  # built once
         terms.update(full=np.column_stack([x**2, x, np.ones(len(x))]),
                      full_t=np.vstack([c[0] for c in single] + [c[1] for c in single]
                                       + [np.sum([c[2] for c in single], axis=0)]))
