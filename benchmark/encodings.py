@@ -1,10 +1,17 @@
 """A user's encodings as a representation: rows looked up by factor values.
 
-``from_arrays(factors, codes, variances=None)`` wraps a table of posterior
-means (and optionally per-sample diagonal posterior variances, as a VAE gives)
-so every metric and attack runs on it.  Its factor space samples the table's
-own rows, so sample-based metrics see the data distribution; interventions
-(fix one factor, vary the rest) draw rows that share the fixed value.
+``from_arrays(factors, codes, variances=None)`` wraps a user's table so every
+metric and attack runs on it.  One meaning per input, whatever rows it covers:
+
+* codes alone are a deterministic code: encoding a row returns its codes;
+* codes with variances are the posteriors ``z ~ q(z | x) = N(codes, variances)``
+  of a VAE-like encoder: encoding a row draws from its posterior, and the
+  information estimators score that stochastic code.
+
+Its factor space samples the table's own rows without replacement (up to the
+table's size), so sample-based metrics see the data distribution and no row
+becomes two identical points; interventions (fix one factor, vary the rest)
+draw rows that share the fixed value.
 """
 from __future__ import annotations
 
@@ -115,8 +122,13 @@ class EmpiricalFactorSpace(FactorSpace):
     __hash__ = object.__hash__
 
     def sample(self, n, rng):
+        """``n`` table rows drawn without replacement; past the table's size, whole
+        shuffled passes over it and the remainder without replacement."""
         rng = check_rng(rng)
-        return self.rows[rng.integers(0, len(self.rows), size=int(n))]
+        rounds, extra = divmod(int(n), len(self.rows))
+        picks = [rng.permutation(len(self.rows)) for _ in range(rounds)]
+        picks.append(rng.choice(len(self.rows), size=extra, replace=False))
+        return self.rows[np.concatenate(picks)]
 
     def entropies(self):
         out = np.empty(self.num_factors)
@@ -231,7 +243,15 @@ class TableRepresentation(Representation):
 
 class PosteriorTableRepresentation(TableRepresentation):
     """A table of encodings with per-sample diagonal Gaussian posteriors
-    (a :class:`~benchmark.representations.PosteriorTable`)."""
+    (a :class:`~benchmark.representations.PosteriorTable`): the stochastic code
+    ``z ~ N(codes[r], variances[r])`` of row ``r``."""
+
+    def encode(self, y, rng):
+        """A draw from the posterior of a table row with the requested factor values."""
+        rng = check_rng(rng)
+        rows = self._rows(y, rng)
+        noise = rng.standard_normal((len(rows), self.dim))
+        return self.codes[rows] + np.sqrt(self.variances[rows]) * noise
 
     @property
     def num_rows(self) -> int:
@@ -292,12 +312,15 @@ def from_arrays(factors, codes, variances=None, factor_names=None, factor_sizes=
     factors : int array of shape (n, K)
         Ground-truth factor value indices of each encoded example.
     codes : float array of shape (n, L)
-        Posterior means (the representation).
+        The codes: without ``variances`` a deterministic representation,
+        with them the posterior means.
     variances : float array of shape (n, L), optional
-        Posterior variances; they enable the exact (mixture-of-Gaussians)
-        information estimator, as in the paper, which ``estimator="auto"``
-        uses when the table covers the factor grid
-        (:func:`benchmark.information.exact_is_reliable`).
+        Posterior variances: the representation is then the posterior
+        ``z ~ N(codes, variances)`` of each row, as a VAE's encoder gives it.
+        ``estimator="auto"`` scores a table that covers the factor grid with
+        the exact (mixture-of-Gaussians) estimator, as in the paper, and any
+        other with the nearest-neighbour estimator on posterior draws
+        (:func:`benchmark.information.resolve_estimator`).
     factor_names : sequence of str, optional
     factor_sizes : sequence of int, optional
         Number of values per factor (default: largest observed value + 1).

@@ -45,6 +45,8 @@ def total_correlation_estimator(rep, estimator: str, num_components: int) -> str
     rather than estimate the entropies of a sample of its rows.
     """
     name = resolve_estimator(rep, estimator, num_components)
+    if name == "posterior_knn":  # the codes it draws are posterior draws, one per row
+        return "knn"
     base = equivalent(rep)[0]
     if name == "exact" and not isinstance(base, (GaussianStructure, Posteriors)):
         if estimator == "exact":

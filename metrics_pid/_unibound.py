@@ -11,33 +11,41 @@ __all__ = ["SPEC", "unibound", "unibound_details", "unibound_score"]
 
 
 def unibound_details(rep, rng, *, estimator: str = "auto", num_mc_points: int = 10000,
-                     num_components: int = 10000, num_samples: int = 10000, k: int = 3):
+                     num_components: int = 10000, num_samples: int = 10000, k: int | None = None,
+                     num_rows: int = 50000):
     """:func:`unibound` and the raw informations it came from
     (:meth:`benchmark.information.Informations.to_dict`), from one estimation."""
     info = informations(rep, check_rng(rng), estimator=estimator, num_mc_points=num_mc_points,
-                        num_components=num_components, num_samples=num_samples, k=k)
+                        num_components=num_components, num_samples=num_samples, k=k,
+                        num_rows=num_rows)
     return aggregate(pid_bounds(info.single, info.rest, info.joint, info.entropy)), info.to_dict()
 
 
 def unibound(rep, rng, *, estimator: str = "auto", num_mc_points: int = 10000,
-             num_components: int = 10000, num_samples: int = 10000, k: int = 3) -> dict:
+             num_components: int = 10000, num_samples: int = 10000, k: int | None = None,
+             num_rows: int = 50000) -> dict:
     """UniBound and the other PID bound scores of ``rep``.
 
     Parameters
     ----------
     rep : Representation
     rng : int or numpy.random.Generator
-    estimator : {"auto", "exact", "knn"}
+    estimator : {"auto", "exact", "knn", "posterior_knn"}
         ``auto``: the exact mixture-of-Gaussians estimator for Gaussian
         representations and for posteriors whose mixture holds the whole data
-        (a grid or a grid-covering table of at most ``num_components`` points),
-        k-nearest neighbours otherwise (see
-        :func:`benchmark.information.exact_is_reliable`).
+        (a grid, or a table of encodings that covers the grid); kNN on one
+        posterior draw per row for a table with variances that samples the
+        data; kNN on the codes otherwise (see
+        :func:`benchmark.information.resolve_estimator`).
     num_mc_points, num_components : int, default 10000
         Monte Carlo evaluation points and largest number of mixture components
         of the exact estimator.
-    num_samples, k : int, default 10000 and 3
-        Sample size and neighbour count of the kNN estimator.
+    num_samples : int, default 10000
+        Sample size of the kNN estimator.
+    k : int, optional
+        Neighbour count of the kNN estimators (3 for ``knn``, 1 for ``posterior_knn``).
+    num_rows : int, default 50000
+        Table rows drawn (without replacement) by ``posterior_knn``.
 
     Returns
     -------
@@ -52,7 +60,8 @@ def unibound(rep, rng, *, estimator: str = "auto", num_mc_points: int = 10000,
     1.0
     """
     return unibound_details(rep, rng, estimator=estimator, num_mc_points=num_mc_points,
-                            num_components=num_components, num_samples=num_samples, k=k)[0]
+                            num_components=num_components, num_samples=num_samples, k=k,
+                            num_rows=num_rows)[0]
 
 
 def unibound_score(codes, factors, *, k: int = 3) -> dict:
@@ -91,6 +100,6 @@ SPEC = MetricSpec(
     "unibound", unibound, headline="unibound", display_name="UniBound", default=True,
     target="unique_information", family="information",
     rising=("redundancy_l", "redundancy_u", "synergy_l", "synergy_u"), highlight=True,
-    quick={"num_mc_points": 2000, "num_components": 2000, "num_samples": 2000},
+    quick={"num_mc_points": 2000, "num_components": 2000, "num_samples": 2000, "num_rows": 5000},
     details=unibound_details,
     cost=(1, 0.19))

@@ -12,6 +12,10 @@ informations ``I(y_k; z_l)``, ``I(y_k; z_-l)`` (all latents but ``l``) and
     :class:`~benchmark.representations.Posteriors`.
 ``knn`` (:func:`knn_informations`)
     The nearest-neighbour estimator of Ross (2014), for any representation.
+``posterior_knn`` (:func:`posterior_knn_informations`)
+    The same on one posterior draw per row of a table of encodings with
+    variances that samples a data set (or a linear attack on one), with dead
+    latents dropped and each latent measured in its posterior scale.
 
 :func:`resolve_estimator` says which one ``auto`` picks.  The plug-in
 (histogram) estimates of MIG and modularity are here too
@@ -19,10 +23,18 @@ informations ``I(y_k; z_l)``, ``I(y_k; z_-l)`` (all latents but ``l``) and
 
 Modules: ``_result`` (the result type), ``_choice`` (estimator choice and
 dispatch), ``_exact`` (the mixture estimator), ``_kernel`` (its chunked
-log-density kernel), ``_structure`` (factor-structure analysis), ``_knn``,
+log-density kernel), ``_structure`` (factor-structure analysis), ``_knn``, ``_posterior_knn``,
 ``_histogram`` and ``_threads``.
 """
-from ._choice import ESTIMATORS, equivalent, exact_applies, exact_is_reliable, informations, resolve_estimator
+from ._choice import (
+    ESTIMATORS,
+    equivalent,
+    exact_applies,
+    exact_is_reliable,
+    informations,
+    resolve_estimator,
+    sample_estimator,
+)
 from ._entropy import (
     gaussian_entropy,
     gaussian_total_correlation,
@@ -33,6 +45,7 @@ from ._entropy import (
 from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
+from ._posterior_knn import posterior_knn_informations
 from ._result import Informations
 from ._threads import limit_threads, map_in_threads, off_main_thread, thread_budget, usable_cores
 
@@ -43,5 +56,5 @@ __all__ = [
     "limit_threads", "map_in_threads", "off_main_thread", "thread_budget",
     "usable_cores", "mixture_informations", "plugin_entropy", "resolve_estimator",
     "gaussian_entropy", "gaussian_total_correlation", "knn_entropy", "knn_total_correlation",
-    "mixture_entropies",
+    "mixture_entropies", "posterior_knn_informations", "sample_estimator",
 ]

@@ -8,15 +8,19 @@ from ..representations import GaussianStructure, InformationEquivalent, Posterio
 from ..validation import BenchmarkError, check_rng
 from ._exact import covariance_parts, linear_table_parts, mixture_informations
 from ._knn import knn_informations
+from ._posterior_knn import posterior_knn_applies, posterior_knn_informations
 from ._result import Informations
 from ._structure import RESOLVE_THRESHOLD
 
 __all__ = ["ESTIMATORS", "equivalent", "exact_applies", "exact_is_reliable", "informations",
-           "resolve_estimator"]
+           "resolve_estimator", "sample_estimator"]
 
 
 #: Every accepted value of ``estimator``.
-ESTIMATORS = ("auto", "exact", "knn")
+ESTIMATORS = ("auto", "exact", "knn", "posterior_knn")
+
+#: Neighbour count of each nearest-neighbour estimator when ``k`` is not given.
+DEFAULT_K = {"knn": 3, "posterior_knn": 1}
 
 
 def _exact(rep, rng, options):
@@ -26,11 +30,19 @@ def _exact(rep, rng, options):
         exploit_structure=options["exploit_structure"], max_memory_mb=options["max_memory_mb"])
 
 
+def _k(options, name):
+    return DEFAULT_K[name] if options["k"] is None else options["k"]
+
+
 def _knn(rep, rng, options):
-    return knn_informations(rep, rng, num_samples=options["num_samples"], k=options["k"])
+    return knn_informations(rep, rng, num_samples=options["num_samples"], k=_k(options, "knn"))
 
 
-_ESTIMATORS = {"exact": _exact, "knn": _knn}
+def _posterior_knn(rep, rng, options):
+    return posterior_knn_informations(rep, rng, num_rows=options["num_rows"], k=_k(options, "posterior_knn"))
+
+
+_ESTIMATORS = {"exact": _exact, "knn": _knn, "posterior_knn": _posterior_knn}
 
 
 def equivalent(rep):
@@ -95,26 +107,41 @@ def exact_is_reliable(rep, num_components: int = 10000) -> bool:
     return False
 
 
-def resolve_estimator(rep, estimator: str = "auto", num_components: int = 10000) -> str:
-    """The estimator ``estimator`` stands for on ``rep``: ``"exact"`` or ``"knn"``.
+def sample_estimator(rep) -> str:
+    """The sample-based estimator of ``rep``: ``"posterior_knn"`` on a posterior table
+    or a linear attack on one (:func:`~._posterior_knn.posterior_knn_applies`),
+    ``"knn"`` on anything else."""
+    return "posterior_knn" if posterior_knn_applies(equivalent(rep)[0]) else "knn"
 
-    ``"auto"`` picks ``"exact"`` where :func:`exact_is_reliable`, ``"knn"``
-    otherwise; an explicit ``"exact"`` is refused where :func:`exact_applies`
-    does not hold.
+
+def resolve_estimator(rep, estimator: str = "auto", num_components: int = 10000) -> str:
+    """The estimator ``estimator`` stands for on ``rep``: ``"exact"``, ``"knn"`` or
+    ``"posterior_knn"``.
+
+    ``"auto"`` picks ``"exact"`` where :func:`exact_is_reliable`, else the
+    :func:`sample_estimator` (kNN on posterior draws for a table with variances
+    that is a sample of the data, plain kNN otherwise); an explicit
+    ``"exact"`` or ``"posterior_knn"`` is refused where it does not apply.
     """
     if estimator not in ESTIMATORS:
         raise BenchmarkError(f"estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
     if estimator == "auto":
-        return "exact" if exact_is_reliable(rep, num_components) else "knn"
+        return "exact" if exact_is_reliable(rep, num_components) else sample_estimator(rep)
+    name = getattr(rep, "name", type(rep).__name__)
     if estimator == "exact" and not exact_applies(rep):
         raise BenchmarkError(
             f"estimator='exact' needs a Gaussian representation or posterior variances; "
-            f"{getattr(rep, 'name', type(rep).__name__)!r} has neither (use estimator='knn')")
+            f"{name!r} has neither (use estimator='knn')")
+    if estimator == "posterior_knn" and sample_estimator(rep) != estimator:
+        raise BenchmarkError(
+            f"estimator='posterior_knn' needs a table of encodings with variances (or a linear "
+            f"attack on one); {name!r} is not one (use estimator='knn')")
     return estimator
 
 
 def informations(rep, rng, *, estimator: str = "auto", num_mc_points: int = 10000,
-                 num_components: int = 10000, num_samples: int = 10000, k: int = 3,
+                 num_components: int = 10000, num_samples: int = 10000, k: int | None = None,
+                 num_rows: int = 50000,
                  resolve_threshold: float | None = RESOLVE_THRESHOLD,
                  exploit_structure: bool = True, max_memory_mb: float = 200.0) -> Informations:
     """``I(y_k; z_l)``, ``I(y_k; z_-l)`` and ``I(y_k; z)`` for every factor and latent.
@@ -123,12 +150,18 @@ def informations(rep, rng, *, estimator: str = "auto", num_mc_points: int = 1000
     ----------
     rep : Representation
     rng : int or numpy.random.Generator
-    estimator : {"auto", "exact", "knn"}
+    estimator : {"auto", "exact", "knn", "posterior_knn"}
         See :func:`resolve_estimator`.
     num_mc_points, num_components, resolve_threshold, exploit_structure, max_memory_mb
         Options of the exact estimator (:func:`mixture_informations`).
-    num_samples, k
-        Options of the nearest-neighbour estimator (:func:`knn_informations`).
+    num_samples
+        Sample size of the nearest-neighbour estimator (:func:`knn_informations`).
+    num_rows
+        Rows of a posterior table drawn by the posterior-draw nearest-neighbour
+        estimator (:func:`~._posterior_knn.posterior_knn_informations`).
+    k : int, optional
+        Neighbour count of either nearest-neighbour estimator (default
+        :data:`DEFAULT_K`: 3 for ``knn``, as scikit-learn, 1 for ``posterior_knn``).
 
     Returns
     -------
@@ -148,6 +181,7 @@ def informations(rep, rng, *, estimator: str = "auto", num_mc_points: int = 1000
     name = resolve_estimator(rep, estimator, num_components)
     base, order = equivalent(rep)
     options = {"num_mc_points": num_mc_points, "num_components": num_components,
-               "num_samples": num_samples, "k": k, "resolve_threshold": resolve_threshold,
+               "num_samples": num_samples, "k": k, "num_rows": num_rows,
+               "resolve_threshold": resolve_threshold,
                "exploit_structure": exploit_structure, "max_memory_mb": max_memory_mb}
     return _reordered(_ESTIMATORS[name](base, rng, options), order)

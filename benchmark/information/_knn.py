@@ -253,22 +253,25 @@ def knn_informations(rep, rng, *, num_samples: int = 10000, k: int = 3,
     """All informations by the nearest-neighbour estimator on sampled codes.
 
     ``num_samples`` factor vectors are drawn from ``rep.space`` and encoded,
-    then passed to :func:`knn_informations_from_codes` with the space's factor
+    at most one per row on a data table (repeated rows would be identical
+    points, which the estimator counts as information), then passed to :func:`knn_informations_from_codes` with the space's factor
     entropies (exact for a uniform grid).
     """
     rng = check_rng(rng)
     num_samples = check_positive_int(num_samples, "num_samples", 2)
+    if not rep.space.is_grid:
+        num_samples = min(num_samples, len(rep.space.rows))
     y = rep.space.sample(num_samples, rng)
     z = np.asarray(rep.encode(y, rng), dtype=float)
     return knn_informations_from_codes(z, y, entropy=rep.space.entropies(), k=k, counts=counts)
 
 
 def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
-                                counts: str = "auto") -> Informations:
+                                counts: str = "auto", scale=None) -> Informations:
     """All informations by the nearest-neighbour estimator on given codes.
 
     Each code column is scaled to unit variance (as ``mutual_info_classif``
-    does), then every ``I(y_k; z_S)`` is estimated by :func:`knn_mutual_info`
+    does), or divided by ``scale``, then every ``I(y_k; z_S)`` is estimated by :func:`knn_mutual_info`
     on the columns ``S``.  From :data:`BRUTE_FORCE_DIMS` latents on, the full set
     and every all-but-one subset take their same-label radii and their neighbour
     counts from one shared chunked pass over the pairwise distances
@@ -284,6 +287,10 @@ def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
         ``H(y_k)`` in nats; default the plug-in entropies of ``factors``.
     k : int, default 3
     counts : {"auto", "tree", "chunked"}
+    scale : ndarray of shape (L,), optional
+        Positive per-column scales of the max-norm metric (default: each column's
+        standard deviation).  Informations do not depend on them; the estimate's
+        finite-sample bias does.
 
     Returns
     -------
@@ -295,8 +302,11 @@ def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
     z, y = check_codes_factors(codes, factors)
     if entropy is None:
         entropy = discrete_entropy(y)
-    std = z.std(axis=0)
-    z = z / np.where(std > 0, std, 1.0)
+    if scale is None:
+        std = z.std(axis=0)
+        z = z / np.where(std > 0, std, 1.0)
+    else:
+        z = z / np.asarray(scale, dtype=float)
     result = Informations.zeros(y.shape[1], z.shape[1], entropy, "knn")
     # labels seen once are dropped from the whole sample (as scikit-learn does), which
     # changes the point set: such factors take the per-factor KD-tree path

@@ -113,9 +113,11 @@ def test_auto_uses_the_exact_estimator_only_on_tables_that_cover_the_grid(grid_t
     # more rows than components: every row is still a component (the streamed kernel)
     assert resolve_estimator(full, num_components=10) == "exact"
     sparse = from_arrays(factors[:-5], codes[:-5], variances[:-5])  # combination (2, 3) missing
-    assert not sparse.covers_grid and resolve_estimator(sparse) == "knn"
+    # a sample of a posterior table: kNN on posterior draws; a table of means: plain kNN
+    assert not sparse.covers_grid and resolve_estimator(sparse) == "posterior_knn"
     assert resolve_estimator(sparse, "exact") == "exact"  # still available on request
-    assert resolve_estimator(from_arrays(**vae_like_encodings(2000, np.random.default_rng(0)))) == "knn"
+    assert resolve_estimator(from_arrays(**vae_like_encodings(2000, np.random.default_rng(0)))) == "posterior_knn"
+    assert resolve_estimator(from_arrays(factors[:-5], codes[:-5])) == "knn"
 
 
 def test_huge_factor_values_and_empty_columns_are_refused():
@@ -150,7 +152,8 @@ def test_lookup_is_exact_for_hundreds_of_binary_factors():
     factors = factors[rng.permutation(len(factors))]
     codes = np.arange(len(factors), dtype=float)[:, None]
     rep = from_arrays(factors, codes, variances=np.ones_like(codes))
-    np.testing.assert_array_equal(rep.encode(factors, rng), codes)
+    # the posterior's draws are centred on the row looked up
+    np.testing.assert_array_equal(rep.codes[rep._rows(factors, rng)], codes)
     assert not rep.covers_grid
     with pytest.raises(BenchmarkError, match="no row for factor values"):
         rep.encode(1 - factors[:1], rng)
@@ -163,7 +166,7 @@ def test_many_huge_factors_do_not_overflow_the_grid_size():
     codes = np.arange(50, dtype=float)[:, None]
     rep = from_arrays(factors, codes, variances=np.ones_like(codes), factor_sizes=[10**6] * 60)
     assert not rep.covers_grid  # 1e360 cells: a float product would be inf
-    np.testing.assert_array_equal(rep.encode(factors, rng), codes)
+    np.testing.assert_array_equal(rep.codes[rep._rows(factors, rng)], codes)
 
 
 def test_multi_word_keys_pick_the_same_rows_as_int64_keys(monkeypatch):
@@ -175,7 +178,8 @@ def test_multi_word_keys_pick_the_same_rows_as_int64_keys(monkeypatch):
     assert fast._radix.shape[1] == 1 and exact._radix.shape[1] == 3
     np.testing.assert_array_equal(exact._order, fast._order)
     query = grid((3, 4, 5), repeat=4)
-    np.testing.assert_array_equal(exact.encode(query, 7), fast.encode(query, 7))
+    np.testing.assert_array_equal(exact._rows(query, np.random.default_rng(7)),
+                                  fast._rows(query, np.random.default_rng(7)))
     assert exact.covers_grid and fast.covers_grid
     keep = ~np.all(factors == [2, 3, 4], axis=1)
     assert not from_arrays(factors[keep], codes[keep], variances=np.ones((177, 2))).covers_grid

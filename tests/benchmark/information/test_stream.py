@@ -183,11 +183,11 @@ def test_information_is_flat_under_the_redundancy_attack_on_encodings():
 
 def test_linear_attacks_on_large_tables_need_the_diagonal_structure():
     # a mixing attack gives every row a full covariance: exact up to num_components rows,
-    # beyond them it would sample rows, so auto leaves it to kNN
+    # beyond them it would sample rows, so auto leaves it to kNN on posterior draws
     table = from_arrays(*random_table((3, 4, 5), 3, seed=6))
     rotated = attacks.get("rotation")(table, 0.5, np.random.default_rng(0))
     assert resolve_estimator(rotated) == "exact"
-    assert resolve_estimator(rotated, num_components=50) == "knn"
+    assert resolve_estimator(rotated, num_components=50) == "posterior_knn"
     assert resolve_estimator(rotated, "exact", num_components=50) == "exact"
     assert mixture_informations(rotated, 0, num_mc_points=500, num_components=50).joint.shape == (3,)
     redundant = attacks.get("redundancy")(table, 1.0, np.random.default_rng(0))
