@@ -254,8 +254,9 @@ def knn_informations(rep, rng, *, num_samples: int = 10000, k: int = 3,
 
     ``num_samples`` factor vectors are drawn from ``rep.space`` and encoded,
     at most one per row on a data table (repeated rows would be identical
-    points, which the estimator counts as information), then passed to :func:`knn_informations_from_codes` with the space's factor
-    entropies (exact for a uniform grid).
+    points, which the estimator counts as information), then passed to
+    :func:`knn_informations_from_codes` with the space's factor entropies
+    (exact for a uniform grid).
     """
     rng = check_rng(rng)
     num_samples = check_positive_int(num_samples, "num_samples", 2)

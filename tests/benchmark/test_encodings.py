@@ -116,7 +116,8 @@ def test_auto_uses_the_exact_estimator_only_on_tables_that_cover_the_grid(grid_t
     # a sample of a posterior table: kNN on posterior draws; a table of means: plain kNN
     assert not sparse.covers_grid and resolve_estimator(sparse) == "posterior_knn"
     assert resolve_estimator(sparse, "exact") == "exact"  # still available on request
-    assert resolve_estimator(from_arrays(**vae_like_encodings(2000, np.random.default_rng(0)))) == "posterior_knn"
+    vae_like = from_arrays(**vae_like_encodings(2000, np.random.default_rng(0)))
+    assert resolve_estimator(vae_like) == "posterior_knn"
     assert resolve_estimator(from_arrays(factors[:-5], codes[:-5])) == "knn"
 
 
