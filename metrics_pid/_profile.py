@@ -49,7 +49,7 @@ def pid_profile(rep, rng, *, estimator: str = "auto", **params) -> pd.DataFrame:
     ----------
     rep : Representation
     rng : int or numpy.random.Generator
-    estimator : {"auto", "exact", "knn"}
+    estimator : {"auto", "exact", "knn", "posterior_knn"}
     **params
         Options of :func:`benchmark.information.informations`.
 

@@ -4,8 +4,12 @@
   picks the exact estimator per representation, and a sweep whose levels would
   mix estimators (a user's posterior table is exact at level 0, but an attack
   that mixes latents does not keep its posteriors diagonal) would draw one
-  curve from two estimators with different biases, so it is pinned to kNN.
+  curve from two estimators with different biases, so it is pinned to the
+  sample estimator every level admits (kNN on posterior draws for a posterior
+  table and its linear attacks, plain kNN otherwise).
 * The estimator record of ``run.json`` (:func:`run_record`).
+* The information-theory checks of every estimate the sweep made
+  (:func:`information_checks`): breaches are warnings, never clipped.
 * The PID profile tables and figure (:func:`write_outputs`), drawn from the
   informations the sweep's own UniBound cells returned.
 """
@@ -20,14 +24,22 @@ import pandas as pd
 import attacks as attack_registry
 from metrics_pid import pid_profile, profile_table, unibound
 
-from ..information import ESTIMATORS, Informations, resolve_estimator
+from ..information import (
+    ESTIMATORS,
+    Informations,
+    breaches,
+    informations,
+    resolve_estimator,
+    sample_estimator,
+)
 from ..validation import BenchmarkError
 from . import plotting
 from .io import atomic_write_csv
 from .registry import get_metric
 from .seeding import attack_rng, metric_rng
 
-__all__ = ["NAME", "level_profile", "prepare", "profiles", "run_record", "write_outputs"]
+__all__ = ["NAME", "check_lines", "information_checks", "level_profile", "prepare", "profiles",
+           "run_record", "write_outputs"]
 
 #: The metric this module serves.
 NAME = "unibound"
@@ -42,20 +54,22 @@ def _num_components(config) -> int:
     return config.params_of(NAME).get("num_components", _DEFAULT_COMPONENTS)
 
 
-def _level_estimators(config, base, estimator) -> dict:
-    """``{level: "exact" | "knn" | "unavailable"}``: the estimator UniBound uses at
-    each level (``"unavailable"`` where the requested one does not apply)."""
+def _level_estimators(config, base, estimator) -> tuple[dict, set]:
+    """``({level: "exact" | "knn" | "posterior_knn" | "unavailable"}, samplers)``:
+    the estimator UniBound uses at each level (``"unavailable"`` where the
+    requested one does not apply) and the set of the levels' sample estimators."""
     num_components = _num_components(config)
     attack = attack_registry.get(config.attack)
-    seed = config.seeds[0]  # whether a level is exact does not depend on the seed
-    chosen = {}
+    seed = config.seeds[0]  # which estimator applies does not depend on the seed
+    chosen, samplers = {}, set()
     for level in config.levels:
         rep = attack(base, level, attack_rng(seed, config.attack))
+        samplers.add(sample_estimator(rep))
         try:
             chosen[level] = resolve_estimator(rep, estimator, num_components)
-        except BenchmarkError:  # the name is valid, so: exact asked where it does not apply
+        except BenchmarkError:  # the name is valid, so: asked where it does not apply
             chosen[level] = "unavailable"
-    return chosen
+    return chosen, samplers
 
 
 def prepare(config, base):
@@ -63,11 +77,12 @@ def prepare(config, base):
 
     ``config`` comes back with UniBound's estimator resolved once for the
     whole sweep: ``auto`` becomes the estimator every level would pick, or
-    ``knn`` where the levels would mix estimators.  ``extras`` is
+    the sample estimator every level admits where the levels would mix
+    estimators.  ``extras`` is
     ``{"unibound": {"estimators": {level: name}, "requested": name,
     "unattacked": name}}`` (empty when UniBound is not in the run;
     ``unattacked``, the estimator of the unattacked profile, only when level
-    0 is swept); ``notes`` says why the estimator was pinned to kNN.  An
+    0 is swept); ``notes`` says why the estimator was pinned.  An
     explicit estimator that does not apply at some level is refused here,
     before any cell runs.
     """
@@ -77,7 +92,7 @@ def prepare(config, base):
     if requested not in ESTIMATORS:
         raise BenchmarkError(f"{NAME}.estimator must be one of {', '.join(ESTIMATORS)}, "
                              f"got {requested!r}")
-    chosen = _level_estimators(config, base, requested)
+    chosen, samplers = _level_estimators(config, base, requested)
     extras = {NAME: {"estimators": chosen, "requested": requested}}
     if requested != "auto":
         unavailable = [f"{lv:g}" for lv, e in chosen.items() if e == "unavailable"]
@@ -85,21 +100,22 @@ def prepare(config, base):
             raise BenchmarkError(
                 f"{NAME}.estimator={requested}: the {config.attack} attack at "
                 f"level(s) {', '.join(unavailable)} leaves no Gaussian structure or posterior "
-                "variances for the exact estimator (use estimator=auto or knn)")
+                "variances for it (use estimator=auto or knn)")
     if 0 in config.levels:
-        # the representation itself, with the user's choice (the sweep's may become knn)
+        # the representation itself, with the user's choice (the sweep's may be pinned)
         extras[NAME]["unattacked"] = resolve_estimator(base, requested, _num_components(config))
     if requested != "auto":
         return config, extras, []
     notes = []
     resolved = set(chosen.values())
     if len(resolved) > 1:
+        pinned = "posterior_knn" if samplers == {"posterior_knn"} else "knn"
         exact = [f"{lv:g}" for lv, e in chosen.items() if e == "exact"]
         still = " (pid_profile_unattacked.csv still uses the exact one)" if 0 in config.levels else ""
-        notes.append(f"{config.attack}: UniBound uses the kNN estimator at every level: the exact "
-                     f"one applies only at level(s) {', '.join(exact)}, and one curve should come "
-                     f"from one estimator{still}")
-        resolved = {"knn"}
+        notes.append(f"{config.attack}: UniBound uses the {pinned} estimator at every level: the "
+                     f"exact one applies only at level(s) {', '.join(exact)}, and one curve should "
+                     f"come from one estimator{still}")
+        resolved = {pinned}
     params = config.metric_params.get(NAME, {})
     pinned = {**config.metric_params, NAME: {**params, "estimator": resolved.pop()}}
     return replace(config, metric_params=pinned), extras, notes
@@ -114,6 +130,32 @@ def run_record(result) -> dict:
     if "unattacked" in result.extras[NAME]:
         info["pid_profile_unattacked"] = result.extras[NAME]["unattacked"]
     return info
+
+
+def information_checks(result) -> dict:
+    """``{where: [breach, ...]}`` for every estimate of the sweep's UniBound cells
+    (first seed) that breaks information theory beyond its estimator's error
+    (:func:`benchmark.information.breaches`); ``where`` is ``"level <x>"``.
+    Empty when every estimate passes."""
+    names = result.base.space.names
+    checks = {}
+    for (level, metric), known in sorted(result.details.items()):
+        if metric == NAME and known is not None:
+            found = breaches(Informations.from_dict(known), names)
+            if found:
+                checks[f"level {level:g}"] = found
+    return checks
+
+
+def check_lines(checks: dict) -> list:
+    """One warning line per place with breaches: how many, and the largest."""
+    lines = []
+    for where, found in checks.items():
+        worst = max(found, key=lambda line: float(line.rsplit(" by ", 1)[1].split()[0]))
+        lines.append(f"UniBound's informations at {where} break information theory in "
+                     f"{len(found)} place(s) beyond the estimator's error (all in run.json); "
+                     f"the largest: {worst}")
+    return lines
 
 
 def level_profile(result, level) -> pd.DataFrame:
@@ -147,7 +189,7 @@ def profiles(result):
     came without them (a resumed sweep whose first seed changed) is estimated
     here.  Also returns the full per-latent table of the unattacked
     representation (None when level 0 is not in the sweep), with the
-    estimator the user asked for.
+    estimator the user asked for, and its information checks.
 
     Returns
     -------
@@ -158,11 +200,13 @@ def profiles(result):
         One line per level (or the unattacked table) that could not be
         estimated: their UniBound cells failed, and the failure is reported
         with the cells.
+    unattacked_breaches : list of str
+        The unattacked informations' breaches of information theory.
     """
     config, base = result.config, result.base
     params = config.params_of(NAME)
     seed = config.seeds[0]
-    frames, unattacked, problems = [], None, []
+    frames, unattacked, problems, found = [], None, [], []
     for level in config.levels:
         try:
             agg = level_profile(result, level)
@@ -174,25 +218,32 @@ def profiles(result):
     if "unattacked" in result.extras[NAME]:
         # the representation itself (an attack at level 0 may already append noise latents)
         try:
-            unattacked = pid_profile(base, metric_rng(seed, NAME), **{
+            info = informations(base, metric_rng(seed, NAME), **{
                 **params, "estimator": result.extras[NAME]["unattacked"]})
         except Exception as exc:
             problems.append(f"pid_profile_unattacked.csv not written ({type(exc).__name__}: {exc})")
+        else:
+            unattacked = profile_table(info, base.space.names)
+            found = breaches(info, base.space.names)
     profile = pd.concat(frames, ignore_index=True) if frames else None
-    return profile, unattacked, problems
+    return profile, unattacked, problems, found
 
 
-def write_outputs(attack_dir, result, dataset: str, float_format: str) -> list:
+def write_outputs(attack_dir, result, dataset: str, float_format: str) -> tuple[list, dict]:
     """``pid_profile.csv``, ``pid_profile.png`` and ``pid_profile_unattacked.csv``;
-    returns what could not be written, one line each."""
+    returns what could not be written, one line each, and the information checks
+    (:func:`information_checks`, with the unattacked table's as ``"unattacked"``)."""
     if NAME not in result.extras:
-        return []
+        return [], {}
     attack_dir = Path(attack_dir)
-    profile, unattacked, problems = profiles(result)
+    checks = information_checks(result)
+    profile, unattacked, problems, found = profiles(result)
+    if found:
+        checks["unattacked"] = found
     if unattacked is not None:
         atomic_write_csv(attack_dir / "pid_profile_unattacked.csv", unattacked, float_format)
     if profile is None:
-        return problems
+        return problems, checks
     attack = result.config.attack
     atomic_write_csv(attack_dir / "pid_profile.csv", profile, float_format)
     plotting.pid_profile_figure(
@@ -200,4 +251,4 @@ def write_outputs(attack_dir, result, dataset: str, float_format: str) -> list:
         f"PID profile under the {attack} attack ({dataset}, seed 0): bounds on the "
         "unique, redundant and synergistic information of the factor\n(maximum over latents, "
         "normalised by H(factor); band: lower to upper bound)", attack_dir / "pid_profile.png")
-    return problems
+    return problems, checks

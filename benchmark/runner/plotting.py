@@ -220,8 +220,8 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
                for m in metric_order(all_metrics, specs)]
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
                bbox_to_anchor=(0.5, -0.02), frameon=False)
-    fig.suptitle(f"How each metric responds to each entanglement attack ({dataset} ideal "
-                 "representation; band: 95% CI over seeds)", fontsize=12)
+    fig.suptitle(f"How each metric responds to each entanglement attack ({dataset}; "
+                 "band: 95% CI over seeds)", fontsize=12)
     fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     _save(fig, path)
 
@@ -327,8 +327,8 @@ def paper_figure(scores: pd.DataFrame, specs: dict, metrics, path, dataset: str)
                      fontweight="bold" if specs[metric].highlight else None)
         ax.set_xlabel("α (redundancy attack)")
     axes[0][0].set_ylabel("score")
-    fig.suptitle(f"Redundancy attack z' = (z, αUz + ε) on the {dataset} ideal representation "
-                 "(band: 95% CI over seeds; every panel spans the same y-range)", fontsize=10)
+    fig.suptitle(f"Redundancy attack z' = (z, αUz + ε) ({dataset}; band: 95% CI over seeds; "
+                 "every panel spans the same y-range)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     _save(fig, path)
 

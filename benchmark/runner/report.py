@@ -56,6 +56,15 @@ def dataset_label(config, base) -> str:
     return Path(config.encodings).name if config.encodings else base.space.name
 
 
+def figure_label(results) -> str:
+    """The data set of the sweeps ``results`` and the estimator(s) UniBound used there,
+    for figure titles: every figure names the estimator its PID scores come from."""
+    first = results[0]
+    label = dataset_label(first.config, first.base)
+    used = sorted({e for r in results for e in pid.run_record(r).get(pid.NAME, "").split("+") if e})
+    return f"{label}; UniBound by the {'+'.join(used)} estimator" if used else label
+
+
 def write_attack_outputs(attack_dir, result) -> list:
     """scores.csv, timings.csv, summary.csv, run.json, sensitivity.png and the PID profile;
     returns what could not be written, one line each."""
@@ -67,7 +76,7 @@ def write_attack_outputs(attack_dir, result) -> list:
     table = summary.summarise(scores, rising=_rising(specs)) if len(scores) else \
         pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
     atomic_write_csv(attack_dir / "summary.csv", table, _FLOAT_FORMAT)
-    dataset = dataset_label(config, base)
+    dataset = figure_label([result])
     run = {
         "config": asdict(config),
         "metrics": {name: {"headline": spec.headline, "source": spec.source}
@@ -84,15 +93,18 @@ def write_attack_outputs(attack_dir, result) -> list:
         if len(timings) else {},
         "failed_cells": [str(e) for e in result.errors],
     }
-    atomic_write_json(attack_dir / "run.json", run)
     if not len(scores):
+        atomic_write_json(attack_dir / "run.json", run)
         return []
+    problems, checks = pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
+    run["information_checks"] = checks
+    atomic_write_json(attack_dir / "run.json", run)
     plotting.sensitivity_figure(scores, specs, config.attack, dataset,
                                 attack_dir / "sensitivity.png")
     if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
         plotting.paper_figure(scores, specs, PAPER_METRICS, attack_dir / "paper_figure.png",
                               dataset)
-    return pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
+    return problems + pid.check_lines(checks)
 
 
 def write_multi_attack_outputs(out, results: dict) -> list:
@@ -106,8 +118,7 @@ def write_multi_attack_outputs(out, results: dict) -> list:
     specs = {}
     for r in results.values():
         specs.update(r.specs)
-    first = next(iter(results.values()))
-    label = dataset_label(first.config, first.base)
+    label = figure_label(list(results.values()))
     plotting.sensitivity_grid(frames, specs, label, out / "sensitivity_grid.png")
     headlines = {name: spec.headline for name, spec in specs.items()}
     summaries = {name: summary.summarise(s, rising=_rising(specs)) for name, s in frames.items()}

@@ -230,3 +230,21 @@ def test_dask_workers_share_the_cores_too(tmp_path):
     scores = pd.read_csv(tmp_path / "out/rotation/scores.csv").query("metric == 'threads'")
     share = max(1, usable_cores() // 2)
     assert len(scores) == 4 and (scores["score"] == share).all()
+
+
+def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(run_cli, tmp_path, capsys):
+    # kNN's bias in many dimensions: ten latents of duplicated factors carry less about
+    # a factor, by its estimate, than five of them (measured: up to 0.18 of H)
+    out = tmp_path / "out"
+    assert run_cli("--attack", "duplicate", "--levels", "1", "--metrics", "unibound", "--quick",
+                   "--param", "unibound.estimator=knn",
+                   "--out", str(out)) == 0
+    err = capsys.readouterr().err
+    assert "UniBound's informations at level 1 break information theory" in err
+    checks = json.loads((out / "duplicate" / "run.json").read_text())["information_checks"]
+    (lines,) = checks.values()
+    assert all("(knn estimator)" in line and " exceeds " in line for line in lines)
+    # the exact estimator on the same attack passes every check
+    assert run_cli("--attack", "duplicate", "--levels", "1", "--metrics", "unibound", "--quick",
+                   "--out", str(out / "exact")) == 0
+    assert json.loads((out / "exact" / "duplicate" / "run.json").read_text())["information_checks"] == {}

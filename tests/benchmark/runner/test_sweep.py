@@ -74,12 +74,13 @@ def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
     assert sorted(details) == [(0.0, "unibound"), (0.5, "unibound"), (1.0, "unibound")]
     assert details[0.5, "unibound"]["estimator"] == "exact"
     calls = []
-    original = pid.pid_profile
-    monkeypatch.setattr(pid, "pid_profile",
-                        lambda rep, *a, **k: calls.append(rep) or original(rep, *a, **k))
-    reused, unattacked, problems = pid.profiles(result)
-    assert calls == [result.base] and problems == []  # the unattacked profile only
-    recomputed, _, _ = pid.profiles(dataclasses.replace(result, details={}))
+    for name in ("pid_profile", "informations"):  # every estimation the profiles make
+        original = getattr(pid, name)
+        monkeypatch.setattr(pid, name, lambda rep, *a, original=original, **k:
+                            calls.append(rep) or original(rep, *a, **k))
+    reused, unattacked, problems, found = pid.profiles(result)
+    assert calls == [result.base] and problems == [] == found  # the unattacked profile only
+    recomputed, _, _, _ = pid.profiles(dataclasses.replace(result, details={}))
     assert len(calls) == 5
     pd.testing.assert_frame_equal(reused, recomputed)
     # and the scores of those cells are the metric's own
@@ -170,7 +171,7 @@ def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(grid_table):
     assert estimators(extras) == {0: "exact", 0.5: "knn", 1: "knn"}
     assert pinned.metric_params == {"unibound": {"estimator": "knn"}}
     (note,) = notes
-    assert "kNN" in note and "level(s) 0" in note and "pid_profile_unattacked.csv" in note
+    assert "the knn estimator" in note and "level(s) 0" in note and "pid_profile_unattacked.csv" in note
     assert set(estimators(pid.prepare(pinned, rep)[1]).values()) == {"knn"}
     # an explicit choice is the user's: never overridden ...
     chosen = SweepConfig(attack="gentle", levels=(0, 1), metrics=("unibound",),
@@ -185,6 +186,19 @@ def test_a_sweep_that_would_mix_estimators_is_pinned_to_knn(grid_table):
                        metric_params={"unibound": {"estimator": "exakt"}})
     with pytest.raises(BenchmarkError, match="unibound.estimator must be one of auto, exact, knn"):
         pid.prepare(typo, rep)
+
+
+def test_a_posterior_table_whose_levels_would_mix_estimators_is_pinned_to_posterior_draws(grid_table):
+    # rotation gives every row a full covariance: exact within num_components rows only,
+    # so beyond level 0 auto scores draws; the whole curve then comes from draws
+    factors, codes, variances = grid_table()
+    rep = from_arrays(factors, codes, variances)
+    config = SweepConfig(attack="rotation", levels=(0, 0.5), metrics=("unibound",),
+                         metric_params={"unibound": {"num_components": len(factors) - 1}})
+    pinned, extras, (note,) = pid.prepare(config, rep)
+    assert extras["unibound"]["estimators"] == {0: "exact", 0.5: "posterior_knn"}
+    assert pinned.params_of("unibound")["estimator"] == "posterior_knn"
+    assert "the posterior_knn estimator at every level" in note
 
 
 def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(run_cli, grid_table, tmp_path,
