@@ -20,7 +20,8 @@ Markers (``PATH`` is a folder under ``results/`` holding an attack's
 * ``model NAME METRIC [FMT]``: a model's mean headline on its unattacked encodings
   (``results/models/model_metrics.csv``); ``pid NAME TERM lower|upper [FMT]``: its
   PID bound (``model_pid.csv``);
-* ``cputime RUN``: the cells' computing time recorded in RUN's ``run.json`` files;
+* ``cputime PATTERN``: the cells' computing time recorded in the ``run.json`` files of
+  ``results/PATTERN/`` (a glob: ``*`` is every attack of ``--attack all``);
 * ``require attacks|metrics``: nothing, but stops the build unless the page names
   every built-in attack (metric) in backquotes;
 * ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
@@ -196,10 +197,10 @@ def m_pid(model: str, term: str, bound: str, fmt: str | None = None) -> str:
     raise GenerateError(f"results/models/model_pid.csv has no {model} {term}")
 
 
-def m_cputime(run: str) -> str:
-    files = sorted((RESULTS / run).glob("**/run.json"))
+def m_cputime(pattern: str) -> str:
+    files = sorted(RESULTS.glob(f"{pattern}/run.json"))
     if not files:
-        raise GenerateError(f"results/{run} has no run.json")
+        raise GenerateError(f"results/{pattern}/run.json matches no file")
     seconds = sum(sum(json.loads(f.read_text())["seconds_by_metric"].values()) for f in files)
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
@@ -370,3 +371,21 @@ def fill(markdown: str, where: str = "") -> str:
 
 def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 - MkDocs' hook signature
     return fill(markdown, page.file.src_path)
+
+
+FIGURE = re.compile(r"\(((?:\.\./)*)results/([\w/.-]+\.png)\)")
+
+
+def on_files(files, config):
+    """The committed figures the pages show (``![...](results/x.png)``, relative to the
+    page), copied from ``results/`` into the site."""
+    from mkdocs.structure.files import File
+
+    wanted = set()
+    for page in Path(config["docs_dir"]).glob("**/*.md"):
+        wanted.update(match.group(2) for match in FIGURE.finditer(page.read_text()))
+    for figure in sorted(wanted):
+        if not (RESULTS / figure).is_file():
+            raise GenerateError(f"results/{figure} does not exist")
+        files.append(File.generated(config, f"results/{figure}", abs_src_path=str(RESULTS / figure)))
+    return files
