@@ -98,10 +98,10 @@ def at_level(path: str, metric_text: str, level: str) -> dict:
 # ---------------------------------------------------------------- formatting ------------
 
 def num(value: float, fmt: str | None = None) -> str:
-    """Scores: two decimals near 1, three below (``1.00``, ``0.886``, ``0.014``)."""
+    """Scores: three decimals, two for a score that rounds to 1 (``1.00``, ``0.996``, ``0.014``)."""
     if fmt:
         return format(value, fmt).replace("-", "−")
-    text = f"{value:.2f}" if abs(value) >= 0.995 else f"{value:.3f}"
+    text = f"{value:.2f}" if abs(value) >= 0.9995 else f"{value:.3f}"
     return text.replace("-", "−")
 
 
