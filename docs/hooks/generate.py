@@ -22,6 +22,8 @@ Markers (``PATH`` is a folder under ``results/`` holding an attack's
   PID bound (``model_pid.csv``);
 * ``cputime PATTERN``: the cells' computing time recorded in the ``run.json`` files of
   ``results/PATTERN/`` (a glob: ``*`` is every attack of ``--attack all``);
+* ``exponent AXIS METRIC LOW HIGH``: the cost exponent fitted over part of an axis of
+  ``benchmarks/cost_growth.csv``; ``fitted AXIS METRIC``: the one the script fitted;
 * ``require attacks|metrics``: nothing, but stops the build unless the page names
   every built-in attack (metric) in backquotes;
 * ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
@@ -206,6 +208,27 @@ def m_cputime(pattern: str) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
+def m_exponent(axis: str, metric: str, low: str, high: str) -> str:
+    """The exponent b of seconds ~ x^b fitted over ``low <= x <= high`` of
+    ``benchmarks/cost_growth.csv`` (least squares on the logarithms)."""
+    points = [(math.log(float(r["x"])), math.log(float(r["seconds"])))
+              for r in rows("benchmarks/cost_growth.csv")
+              if r["axis"] == axis and r["metric"] == metric and float(low) <= float(r["x"]) <= float(high)]
+    if len(points) < 2:
+        raise GenerateError(f"benchmarks/cost_growth.csv has fewer than two {axis} points of {metric}")
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    return f"{slope:.2f}"
+
+
+def exponent_of(axis: str, metric: str) -> str:
+    for r in rows("benchmarks/cost_growth.csv"):
+        if r["axis"] == axis and r["metric"] == metric:
+            return f"{float(r['exponent']):.2f}"
+    raise GenerateError(f"benchmarks/cost_growth.csv has no {axis} row of {metric}")
+
+
 def m_require(what: str, markdown: str) -> str:
     attack_specs, metric_specs = specs()
     names = [s.name for s in attack_specs] if what == "attacks" else list(metric_specs)
@@ -349,7 +372,7 @@ TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_met
           "cost": t_cost}
 VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
           "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
-          "cputime": m_cputime}
+          "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of}
 
 
 def fill(markdown: str, where: str = "") -> str:
