@@ -95,7 +95,7 @@ def test_the_reference_is_generated_from_the_specs(hook):
 
     table = hook.fill("{{ table metrics }}")
     for spec in BUILTIN_SPECS:
-        assert f"| `{spec.name}` | {spec.display_name} | {spec.family} |" in table
+        assert f"| `{spec.name}` ({spec.display_name}) | {spec.family} | `{spec.headline}` (" in table
     table = hook.fill("{{ table attacks }}")
     assert all(f"| `{spec.name}` |" in table for spec in attacks.SPECS)
     with pytest.raises(hook.GenerateError):

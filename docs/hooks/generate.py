@@ -279,12 +279,12 @@ def t_metrics() -> str:
     for name, s in specs()[1].items():
         cost = " / ".join(seconds(c) for c in s.cost) if s.cost else "–"
         taken = " / ".join(seconds(measured.get((name, level))) for level in (0.0, 0.5))
-        body.append([f"`{name}`", s.display_name, s.family or "–", f"`{s.headline}`",
-                     (s.target or "none").replace("_", " "),
+        body.append([f"`{name}` ({s.display_name})", s.family or "–",
+                     f"`{s.headline}` ({(s.target or 'none').replace('_', ' ')})",
                      ", ".join(f"`{k}`" for k in sorted(s.rising)) or "–",
                      "yes" if s.default else "`all`", cost, taken])
-    return table(["name", "shown as", "family", "headline", "target", "keys that rise", "default",
-                  "cost (spec)", "measured"], body, "lllllllrr")
+    return table(["name (shown as)", "family", "headline (target)", "keys that rise", "default",
+                  "cost (spec)", "measured"], body, "lllllrr")
 
 
 def t_card(run: str) -> str:
