@@ -34,7 +34,7 @@ class AttackSpec:
     expect : dict
         For every property of :data:`benchmark.spec.PROPERTIES`, how an ideal
         metric of it should respond as the level grows: ``"fall"``, ``"flat"``
-        or ``"rise"`` (see :func:`expect`; the reasoning is in the README).
+        or ``"rise"`` (see :func:`expect`; the reasoning is in ``docs/reference/expectations.md``).
         Empty for an attack that makes no claim (the report card leaves it out);
         None for a property on which it makes none (a composition of attacks
         pulling that property opposite ways).  A composed attack uses its first

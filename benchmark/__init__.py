@@ -21,7 +21,18 @@ from .representations import (
 from .spec import MetricSpec
 from .validation import BenchmarkError
 
-__version__ = "0.1.0"
+
+def _installed_version() -> str:
+    # one version: pyproject.toml's, as the installed package's metadata has it
+    from importlib import metadata
+
+    try:
+        return metadata.version("entanglement-bench")
+    except metadata.PackageNotFoundError:  # imported from a checkout that was never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 __all__ = [
     "BenchmarkError", "FactorSpace", "GaussianRepresentation", "GaussianStructure",

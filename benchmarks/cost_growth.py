@@ -45,7 +45,7 @@ exponent ``b`` is the least-squares slope of log(seconds) on log(x), i.e. the fi
 ``seconds ~ a * x**b``.  A call that raises is reported on stderr and left out (NaN).
 
 Output: one markdown table per axis on stdout (rows = metrics, columns = the axis values,
-last column ``b``), ready to paste into a README; progress on stderr; and the CSV, with
+last column ``b``; the documentation's cost tables read the CSV); progress on stderr; and the CSV, with
 one row per (axis, metric, x): ``seconds``, ``repeats`` and the (axis, metric) exponent,
 rewritten after every measurement so an interrupted run keeps what it measured.
 """

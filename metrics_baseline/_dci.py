@@ -17,12 +17,12 @@ class per stage; a 40-valued factor means 4000 trees), so the protocol uses
 and accuracies taken from a random forest (10 trees of depth <= 7 considering
 every code at each split, multi-class in one tree) instead of 100 stages of one
 tree per class.  The forest was chosen among forests of several kinds, sizes and
-depths as the one closest to ``dci`` on the README's eight cases that still
+depths as the one closest to ``dci`` on eight cases (``benchmarks/compare_dci_fast.py``) that still
 scores a perfect representation 1 at the protocol's sample sizes (extremely
 randomised trees were closer and faster, but split on irrelevant codes by
 chance), with held-out cases
-checked after the choice (``benchmarks/compare_dci_fast.py``; numbers in the
-README): treat ``dci_fast`` as a trend detector, and ``dci`` as the number to
+checked after the choice (numbers in the documentation's
+``docs/reference/agreement.md``): treat ``dci_fast`` as a trend detector, and ``dci`` as the number to
 compare with published values.
 """
 from __future__ import annotations

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attacks as attack_registry
 
+from .. import __version__
 from ..factors import FactorSpace, builtin_names
 from ..information import usable_cores
 from ..spec import FAMILIES
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--list", action="store_true", help="list attacks, metrics and datasets")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
 
 

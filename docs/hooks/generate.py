@@ -1,0 +1,414 @@
+"""MkDocs hook: the documentation's generated parts, from the specs and the committed results.
+
+A page asks for a generated part with a marker ``{{ name arg ... }}``; the hook
+replaces it while the site builds, so a table of attacks, metrics or findings
+cannot drift from the code or from ``results/``.  An unknown marker, a missing
+file or a value that is not in the results stops the build.
+
+Markers (``PATH`` is a folder under ``results/`` holding an attack's
+``summary.csv``, e.g. ``noise``, ``zoo_default/rotation``, ``paper/redundancy``;
+``METRIC`` is a metric name, its headline key unless ``METRIC.KEY`` names another;
+``LEVEL`` is ``first``, ``last`` or a level; ``FMT`` an optional format spec):
+
+* ``version``: the package's version, from its metadata;
+* ``command N``: README's N-th ``bash`` block (the two commands), as a code block;
+* ``mean PATH METRIC LEVEL [FMT]``: the mean over seeds at that level;
+* ``span PATH METRIC [FMT]``: ``first → last`` level's means;
+* ``change PATH METRIC``: the relative change from the first to the last level;
+* ``tally RUN METRIC``: ``N of M`` attacks answered as expected on RUN's report card
+  (RUN: ``.`` for ``results/``, or a folder under it such as ``zoo``);
+* ``model NAME METRIC [FMT]``: a model's mean headline on its unattacked encodings
+  (``results/models/model_metrics.csv``); ``pid NAME TERM lower|upper [FMT]``: its
+  PID bound (``model_pid.csv``);
+* ``cputime PATTERN``: the cells' computing time recorded in the ``run.json`` files of
+  ``results/PATTERN/`` (a glob: ``*`` is every attack of ``--attack all``);
+* ``exponent AXIS METRIC LOW HIGH``: the cost exponent fitted over part of an axis of
+  ``benchmarks/cost_growth.csv``; ``fitted AXIS METRIC``: the one the script fitted;
+* ``require attacks|metrics``: nothing, but stops the build unless the page names
+  every built-in attack (metric) in backquotes;
+* ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
+  ``sweep PATH``, ``models``, ``full_scale``, ``cost AXIS`` (see the functions below).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "results"
+MARKER = re.compile(r"\{\{\s*([a-z_]+)((?:\s+[^\s{}]+)*)\s*\}\}")
+ARROW = {"fall": "↓", "flat": "=", "rise": "↑", None: "·"}
+
+
+class GenerateError(Exception):
+    """A marker that cannot be filled: the build stops."""
+
+
+# ---------------------------------------------------------------- reading ---------------
+
+@lru_cache(maxsize=None)
+def rows(path: str) -> tuple:
+    """The rows of a CSV under the project root, as dicts of strings."""
+    file = ROOT / path
+    if not file.is_file():
+        raise GenerateError(f"{path} does not exist")
+    with file.open(newline="") as f:
+        return tuple(csv.DictReader(f))
+
+
+def specs():
+    import attacks
+    from benchmark.runner import BUILTIN_SPECS
+
+    return attacks.SPECS, {spec.name: spec for spec in BUILTIN_SPECS}
+
+
+def split_metric(text: str) -> tuple[str, str]:
+    metric, _, key = text.partition(".")
+    if not key:
+        spec = specs()[1].get(metric)
+        key = spec.headline if spec is not None else metric  # a plugin's headline is its name
+    return metric, key
+
+
+def summary_levels(path: str, metric_text: str) -> list[tuple[float, dict]]:
+    metric, key = split_metric(metric_text)
+    found = sorted(((float(r["level"]), r) for r in rows(f"results/{path}/summary.csv")
+                    if r["metric"] == metric and r["key"] == key), key=lambda t: t[0])
+    if not found:
+        raise GenerateError(f"results/{path}/summary.csv has no {metric}.{key}")
+    return found
+
+
+def at_level(path: str, metric_text: str, level: str) -> dict:
+    found = summary_levels(path, metric_text)
+    if level == "first":
+        return found[0][1]
+    if level == "last":
+        return found[-1][1]
+    for value, row in found:
+        if math.isclose(value, float(level)):
+            return row
+    raise GenerateError(f"results/{path}: {metric_text} has no level {level}")
+
+
+# ---------------------------------------------------------------- formatting ------------
+
+def num(value: float, fmt: str | None = None) -> str:
+    """Scores: three decimals, two for a score that rounds to 1 (``1.00``, ``0.996``, ``0.014``)."""
+    if fmt:
+        return format(value, fmt).replace("-", "−")
+    text = f"{value:.2f}" if abs(value) >= 0.9995 else f"{value:.3f}"
+    return text.replace("-", "−")
+
+
+def percent(change: float) -> str:
+    if abs(change) >= 10:
+        return (">" if change > 0 else "<−") + "1000 %"
+    if round(change * 100) == 0:
+        return "0 %"
+    return f"{change * 100:+.0f} %".replace("-", "−")
+
+
+def table(header: list[str], body: list[list], align: str | None = None) -> str:
+    align = align or "l" * len(header)
+    rule = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in body]
+    return "\n".join(lines)
+
+
+def levels_text(levels) -> str:
+    return ", ".join(f"{v:g}" for v in levels)
+
+
+# ---------------------------------------------------------------- values ----------------
+
+def m_version() -> str:
+    try:
+        return metadata.version("entanglement-bench")
+    except metadata.PackageNotFoundError:
+        raise GenerateError("entanglement-bench is not installed: pip install -e '.[docs]'") from None
+
+
+def readme_commands() -> list[str]:
+    return re.findall(r"```bash\n(.*?)\n```", (ROOT / "README.md").read_text(), flags=re.S)
+
+
+def m_command(n: str) -> str:
+    blocks = readme_commands()
+    if not 1 <= int(n) <= len(blocks):
+        raise GenerateError(f"README.md has no bash block {n}")
+    return f"```bash\n{blocks[int(n) - 1]}\n```"
+
+
+def m_mean(path: str, metric: str, level: str, fmt: str | None = None) -> str:
+    return num(float(at_level(path, metric, level)["mean"]), fmt)
+
+
+def m_span(path: str, metric: str, fmt: str | None = None) -> str:
+    return f"{m_mean(path, metric, 'first', fmt)} → {m_mean(path, metric, 'last', fmt)}"
+
+
+def change(path: str, metric: str) -> float:
+    return -float(at_level(path, metric, "first")["relative_drop"])
+
+
+def m_change(path: str, metric: str) -> str:
+    return percent(change(path, metric))
+
+
+def card_rows(run: str) -> tuple:
+    return rows("results/report_card.csv" if run == "." else f"results/{run}/report_card.csv")
+
+
+def tally(run: str, metric: str) -> tuple[int, int]:
+    judged = [r for r in card_rows(run) if r["metric"] == metric and r["agrees"]]
+    if not judged:
+        raise GenerateError(f"{run}: no report-card row for {metric}")
+    return sum(r["agrees"] == "true" for r in judged), len(judged)
+
+
+def m_tally(run: str, metric: str) -> str:
+    right, total = tally(run, metric)
+    return f"{right} of {total}"
+
+
+def model_mean(model: str, metric_text: str) -> float:
+    metric, key = split_metric(metric_text)
+    values = [float(r["score"]) for r in rows("results/models/model_metrics.csv")
+              if r["model"] == model and r["metric"] == metric and r["key"] == key]
+    if not values:
+        raise GenerateError(f"results/models/model_metrics.csv has no {model} {metric}.{key}")
+    return sum(values) / len(values)
+
+
+def m_model(model: str, metric: str, fmt: str | None = None) -> str:
+    return num(model_mean(model, metric), fmt or ".3f")
+
+
+def m_pid(model: str, term: str, bound: str, fmt: str | None = None) -> str:
+    for r in rows("results/models/model_pid.csv"):
+        if r["model"] == model and r["term"] == term:
+            return num(float(r[bound]), fmt or ".2f")
+    raise GenerateError(f"results/models/model_pid.csv has no {model} {term}")
+
+
+def m_cputime(pattern: str) -> str:
+    files = sorted(RESULTS.glob(f"{pattern}/run.json"))
+    if not files:
+        raise GenerateError(f"results/{pattern}/run.json matches no file")
+    seconds = sum(sum(json.loads(f.read_text())["seconds_by_metric"].values()) for f in files)
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
+
+
+def m_exponent(axis: str, metric: str, low: str, high: str) -> str:
+    """The exponent b of seconds ~ x^b fitted over ``low <= x <= high`` of
+    ``benchmarks/cost_growth.csv`` (least squares on the logarithms)."""
+    points = [(math.log(float(r["x"])), math.log(float(r["seconds"])))
+              for r in rows("benchmarks/cost_growth.csv")
+              if r["axis"] == axis and r["metric"] == metric and float(low) <= float(r["x"]) <= float(high)]
+    if len(points) < 2:
+        raise GenerateError(f"benchmarks/cost_growth.csv has fewer than two {axis} points of {metric}")
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    slope = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x, _ in points)
+    return f"{slope:.2f}"
+
+
+def exponent_of(axis: str, metric: str) -> str:
+    for r in rows("benchmarks/cost_growth.csv"):
+        if r["axis"] == axis and r["metric"] == metric:
+            return f"{float(r['exponent']):.2f}"
+    raise GenerateError(f"benchmarks/cost_growth.csv has no {axis} row of {metric}")
+
+
+def m_require(what: str, markdown: str) -> str:
+    attack_specs, metric_specs = specs()
+    names = [s.name for s in attack_specs] if what == "attacks" else list(metric_specs)
+    missing = [n for n in names if f"`{n}`" not in markdown]
+    if missing:
+        raise GenerateError(f"this page does not describe the {what} {', '.join(missing)}")
+    return ""
+
+
+# ---------------------------------------------------------------- tables ----------------
+
+def t_attacks() -> str:
+    """Every built-in attack's spec: description and level grids."""
+    body = [[f"`{s.name}`", s.description.replace("|", "\\|"), levels_text(s.levels),
+             levels_text(s.quick_levels)] for s in specs()[0]]
+    return table(["attack", "description (its spec)", "default levels", "`--quick` levels"], body)
+
+
+def t_expectations() -> str:
+    """Attacks with the same expectations share a row; ↓ fall, = flat, ↑ rise."""
+    from benchmark.spec import PROPERTIES
+
+    groups: dict[tuple, list[str]] = {}
+    for s in specs()[0]:
+        groups.setdefault(tuple(s.expect.get(p) for p in PROPERTIES), []).append(f"`{s.name}`")
+    body = [[", ".join(names), *(ARROW[e] for e in key)] for key, names in groups.items()]
+    return table(["attack", *(p.replace("_", " ") for p in PROPERTIES)], body, "l" + "c" * len(PROPERTIES))
+
+
+def measured_seconds() -> dict:
+    """Mean seconds per cell at levels 0 and 0.5 of ``results/zoo_default/rotation``."""
+    out: dict = {}
+    for r in rows("results/zoo_default/rotation/timings.csv"):
+        out.setdefault((r["metric"], float(r["level"])), []).append(float(r["seconds"]))
+    return {k: sum(v) / len(v) for k, v in out.items()}
+
+
+def seconds(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
+
+
+def t_metrics() -> str:
+    """Every built-in metric's spec, and its measured seconds per cell."""
+    measured = measured_seconds()
+    body = []
+    for name, s in specs()[1].items():
+        cost = " / ".join(seconds(c) for c in s.cost) if s.cost else "–"
+        taken = " / ".join(seconds(measured.get((name, level))) for level in (0.0, 0.5))
+        body.append([f"`{name}` ({s.display_name})", s.family or "–",
+                     f"`{s.headline}` ({(s.target or 'none').replace('_', ' ')})",
+                     ", ".join(f"`{k}`" for k in sorted(s.rising)) or "–",
+                     "yes" if s.default else "`all`", cost, taken])
+    return table(["name (shown as)", "family", "headline (target)", "keys that rise", "default",
+                  "cost (spec)", "measured"], body, "lllllrr")
+
+
+def t_card(run: str) -> str:
+    """Per metric of a run's report card: its tally and where it departs from the ideal."""
+    _, metric_specs = specs()
+    by_metric: dict[str, list[dict]] = {}
+    for r in card_rows(run):
+        by_metric.setdefault(r["metric"], []).append(r)
+    body = []
+    for metric, found in by_metric.items():
+        spec = metric_specs.get(metric)
+        judged = [r for r in found if r["agrees"]]
+        wrong = [f"`{r['attack']}` {r['observed']} ({percent(float(r['relative_change']))})"
+                 for r in judged if r["agrees"] != "true"]
+        target = (found[0]["target"] or "none").replace("_", " ")
+        right = sum(r["agrees"] == "true" for r in judged)
+        body.append([spec.display_name if spec else f"`{metric}` (plugin)", target,
+                     f"{right} of {len(judged)}", "; ".join(wrong) or "–"])
+    body.sort(key=lambda row: -int(row[2].split()[0]))
+    return table(["metric", "target", "as expected", "where not (observed, change)"], body)
+
+
+def t_sweep(path: str) -> str:
+    """Every metric's headline in one sweep: first and last level, change, verdict."""
+    _, metric_specs = specs()
+    metrics = sorted({r["metric"] for r in rows(f"results/{path}/summary.csv")},
+                     key=lambda m: list(metric_specs).index(m) if m in metric_specs else 99)
+    body = []
+    for metric in metrics:
+        found = summary_levels(path, metric)
+        first, last = found[0][1], found[-1][1]
+        name = metric_specs[metric].display_name if metric in metric_specs else f"`{metric}`"
+        body.append([name, num(float(first["mean"])), num(float(last["mean"])),
+                     percent(change(path, metric)), first["verdict"]])
+    lo, hi = summary_levels(path, metrics[0])[0][0], summary_levels(path, metrics[0])[-1][0]
+    return table(["metric (headline)", f"level {lo:g}", f"level {hi:g}", "change", "verdict"], body, "lrrrl")
+
+
+def t_models() -> str:
+    """Per model: the default metrics' headlines and UniBound's PID bounds, unattacked."""
+    models = list(dict.fromkeys(r["model"] for r in rows("results/models/model_metrics.csv")))
+    metrics = ["mig", "beta_vae", "factor_vae", "dci_fast", "unibound"]
+    names = specs()[1]
+    body = []
+    for model in models:
+        bounds = [f"{m_pid(model, t, 'lower')}–{m_pid(model, t, 'upper')}"
+                  for t in ("redundancy", "synergy")]
+        body.append([f"`{model}`", *(m_model(model, m) for m in metrics), *bounds])
+    return table(["model", *(names[m].display_name for m in metrics), "redundancy", "synergy"], body,
+                 "lrrrrrrr")
+
+
+def t_full_scale() -> str:
+    """``benchmarks/full_scale.csv``: the estimates against a quadrature truth."""
+    labels = {"full": "exact, every row (default)", "sample": "exact, a 10,000-row sample",
+              "knn": "kNN (10,000 codes)"}
+    body = []
+    for r in rows("benchmarks/full_scale.csv"):
+        body.append([labels.get(r["estimate"], r["estimate"]), f"{int(r['rows']):,}",
+                     f"{float(r['unibound']):.3f}", f"{float(r['mi']):.3f}",
+                     f"{float(r['max_abs_error']):.3g} / {float(r['mean_abs_error']):.2g}",
+                     f"{float(r['seconds']):.0f}"])
+    return table(["estimate", "rows in the mixture", "UniBound", "`mi`",
+                  "largest / mean error (nats)", "seconds"], body, "lrrrrr")
+
+
+def t_cost(axis: str) -> str:
+    """``benchmarks/cost_growth.csv``: seconds per call along one axis, and the exponent."""
+    found = [r for r in rows("benchmarks/cost_growth.csv") if r["axis"] == axis]
+    if not found:
+        raise GenerateError(f"benchmarks/cost_growth.csv has no axis {axis}")
+    xs = list(dict.fromkeys(r["x"] for r in found))
+    label = {"latents": "L = {}", "samples": "n = {}", "grid": "{} points"}.get(axis, "{}")
+    body = []
+    for metric in dict.fromkeys(r["metric"] for r in found):
+        by_x = {r["x"]: r for r in found if r["metric"] == metric}
+        body.append([f"`{metric}`", *(f"{float(by_x[x]['seconds']):.3g}" if x in by_x else "–" for x in xs),
+                     f"{float(next(iter(by_x.values()))['exponent']):.2f}"])
+    header = [label.format(f"{int(float(x)):,}") for x in xs]
+    return table(["metric", *header, "exponent b"], body, "l" + "r" * (len(xs) + 1))
+
+
+TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_metrics,
+          "card": t_card, "sweep": t_sweep, "models": t_models, "full_scale": t_full_scale,
+          "cost": t_cost}
+VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
+          "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
+          "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of}
+
+
+def fill(markdown: str, where: str = "") -> str:
+    """``markdown`` with every marker replaced."""
+
+    def replace(match):
+        name, args = match.group(1), match.group(2).split()
+        try:
+            if name == "table":
+                return TABLES[args[0]](*args[1:])
+            if name == "require":
+                return m_require(args[0], markdown)
+            return VALUES[name](*args)
+        except (KeyError, IndexError, TypeError, ValueError, GenerateError) as exc:
+            raise GenerateError(f"{where}: cannot fill {match.group(0)!r}: {exc!r}") from None
+
+    return MARKER.sub(replace, markdown)
+
+
+def on_page_markdown(markdown, page, config, files):  # noqa: ARG001 - MkDocs' hook signature
+    return fill(markdown, page.file.src_path)
+
+
+FIGURE = re.compile(r"\(((?:\.\./)*)results/([\w/.-]+\.png)\)")
+
+
+def on_files(files, config):
+    """The committed figures the pages show (``![...](results/x.png)``, relative to the
+    page), copied from ``results/`` into the site."""
+    from mkdocs.structure.files import File
+
+    wanted = set()
+    for page in Path(config["docs_dir"]).glob("**/*.md"):
+        wanted.update(match.group(2) for match in FIGURE.finditer(page.read_text()))
+    for figure in sorted(wanted):
+        if not (RESULTS / figure).is_file():
+            raise GenerateError(f"results/{figure} does not exist")
+        files.append(File.generated(config, f"results/{figure}", abs_src_path=str(RESULTS / figure)))
+    return files
