@@ -46,7 +46,7 @@ from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
 from ._posterior_knn import posterior_knn_informations
-from ._result import TOLERANCE, Informations, breaches
+from ._result import NOISE_LATENT_BIAS, TOLERANCE, Informations, breaches, silent_latent_warning
 from ._threads import limit_threads, map_in_threads, off_main_thread, thread_budget, usable_cores
 
 __all__ = [
@@ -57,4 +57,5 @@ __all__ = [
     "usable_cores", "mixture_informations", "plugin_entropy", "resolve_estimator",
     "gaussian_entropy", "gaussian_total_correlation", "knn_entropy", "knn_total_correlation",
     "mixture_entropies", "posterior_knn_informations", "sample_estimator", "TOLERANCE", "breaches",
+    "NOISE_LATENT_BIAS", "silent_latent_warning",
 ]

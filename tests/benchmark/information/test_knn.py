@@ -4,8 +4,9 @@ import pytest
 from scipy.stats import special_ortho_group
 from sklearn.feature_selection import mutual_info_classif
 
+import attacks
 from benchmark import BenchmarkError, FactorSpace, ideal
-from benchmark.information import knn_informations, knn_informations_from_codes, knn_mutual_info
+from benchmark.information import informations, knn_informations, knn_informations_from_codes, knn_mutual_info
 from benchmark.representations import linear_transform
 
 
@@ -90,3 +91,19 @@ def test_chunked_counts_stay_exact_where_single_precision_cannot_resolve_the_rad
     chunked = knn_informations_from_codes(codes, factors, counts="chunked")
     for part in ("joint", "rest"):
         np.testing.assert_array_equal(getattr(chunked, part), getattr(tree, part))
+
+
+def test_latents_of_pure_noise_are_flagged_with_the_measured_bias():
+    from benchmark.information import NOISE_LATENT_BIAS, silent_latent_warning
+    base = ideal(FactorSpace.synthetic([4, 5]))
+    clean = informations(base, np.random.default_rng(0), estimator="knn", num_samples=3000)
+    assert silent_latent_warning(clean) == []
+    noisy = attacks.get("nuisance")(base, 5, np.random.default_rng(1))
+    info = informations(noisy, np.random.default_rng(0), estimator="knn", num_samples=3000)
+    (line,) = silent_latent_warning(info)
+    assert line.startswith("5 latent(s) (z2, z3, z4, z5, z6)")
+    assert f"up to {NOISE_LATENT_BIAS[5]:.2f} of H" in line
+    # the bias is real here too: the noise latents pull I(y; z) down
+    assert np.all(info.joint < clean.joint)
+    # posterior tables screen such latents instead; the exact estimator is not biased by them
+    assert silent_latent_warning(informations(noisy, 0, estimator="exact")) == []
