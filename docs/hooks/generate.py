@@ -27,7 +27,8 @@ Markers (``PATH`` is a folder under ``results/`` holding an attack's
 * ``require attacks|metrics``: nothing, but stops the build unless the page names
   every built-in attack (metric) in backquotes;
 * ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
-  ``sweep PATH``, ``models``, ``full_scale``, ``cost AXIS`` (see the functions below).
+  ``sweep PATH``, ``models``, ``full_scale``, ``cost AXIS``, ``sample_tables``,
+  ``noise_latents`` (see the functions below).
 """
 from __future__ import annotations
 
@@ -367,9 +368,38 @@ def t_cost(axis: str) -> str:
     return table(["metric", *header, "exponent b"], body, "l" + "r" * (len(xs) + 1))
 
 
+def t_sample_tables() -> str:
+    """``benchmarks/sample_tables.csv``: per sample size and candidate, the largest error
+    over the zoo's characters against the whole table's exact value, and the seconds."""
+    found = [r for r in rows("benchmarks/sample_tables.csv") if r.get("unibound_error")]
+    keys = ("unibound", "redundancy_l", "synergy_l", "mi")
+    body = []
+    for size, estimate in dict.fromkeys((r["rows"], r["estimate"]) for r in found):
+        group = [r for r in found if (r["rows"], r["estimate"]) == (size, estimate)]
+        worst = [max(abs(float(r[f"{k}_error"])) for r in group) for k in keys]
+        secs = sorted(float(r["seconds"]) for r in group)
+        body.append([f"{int(size):,}", f"`{estimate}`" if "knn" in estimate else estimate,
+                     *(f"{w:.3f}" for w in worst), f"{secs[len(secs) // 2]:.0f}"])
+    return table(["rows", "estimate", "UniBound", "`redundancy_l`", "`synergy_l`", "`mi`",
+                  "seconds (median)"], body, "llrrrrr")
+
+
+def t_noise_latents() -> str:
+    """``benchmarks/knn_noise_latents.csv``: how far plain kNN's I(y; z)/H(y) moves (largest
+    over factors) with pure-noise latents appended."""
+    found = rows("benchmarks/knn_noise_latents.csv")
+    appended = list(dict.fromkeys(r["appended"] for r in found))
+    body = []
+    for case in dict.fromkeys(r["case"] for r in found):
+        shift = {m: max(abs(float(r["shift"])) for r in found if (r["case"], r["appended"]) == (case, m))
+                 for m in appended}
+        body.append([f"`{case}`", *(f"{shift[m]:.2f}" for m in appended)])
+    return table(["case", *(f"{m} appended" for m in appended)], body, "l" + "r" * len(appended))
+
+
 TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_metrics,
           "card": t_card, "sweep": t_sweep, "models": t_models, "full_scale": t_full_scale,
-          "cost": t_cost}
+          "cost": t_cost, "sample_tables": t_sample_tables, "noise_latents": t_noise_latents}
 VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
           "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
           "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of}
