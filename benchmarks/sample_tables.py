@@ -17,8 +17,11 @@ table (``estimate = "whole table (exact)"``).  Uniform samples of 20,000 and
 * ``exact on the sample``: the mixture of the sample's own posteriors, what
   the exact estimator makes of a table that does not cover the grid.
 
+(the last two at 20,000 rows only unless ``--large-candidates`` says otherwise).
 Columns: UniBound, ``redundancy_l``, ``synergy_l`` and ``mi`` with their errors
-against the truth, and wall-clock seconds per estimate (both cores).
+against the truth, and wall-clock seconds per estimate (both cores; ``--resume``
+keeps the tables already measured, so the seconds of one CSV may come from runs
+under different loads).
 """
 from __future__ import annotations
 
@@ -66,18 +69,25 @@ def main(argv=None):
     parser.add_argument("--zoo", type=Path, default=Path("zoo"))
     parser.add_argument("--sizes", default="20000,50000")
     parser.add_argument("--candidates", default=",".join(CANDIDATES))
+    parser.add_argument("--large-candidates", default="posterior_knn k=3,posterior_knn k=1",
+                        help="the candidates also run at the sizes after the first")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".csv"))
+    parser.add_argument("--resume", action="store_true", help="keep the tables already in --out")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
-    chosen = args.candidates.split(",")
-    rows = []
+    chosen, large = args.candidates.split(","), args.large_candidates.split(",")
+    rows = pd.read_csv(args.out).to_dict("records") if args.resume and args.out.is_file() else []
+    done = {row["table"] for row in rows}
     for path in sorted(args.zoo.glob("*_s0.npz")):
+        if path.stem in done:
+            continue
         whole = load_encodings(path)
         truth = score(whole, path.stem, "whole table (exact)", len(whole.codes), {"estimator": "exact"})
         rows.append(truth)
-        for size in sizes:
+        for i, size in enumerate(sizes):
             table = sample(whole, size)
-            rows += [score(table, path.stem, name, size, CANDIDATES[name], truth) for name in chosen]
+            rows += [score(table, path.stem, name, size, CANDIDATES[name], truth)
+                     for name in chosen if i == 0 or name in large]
         pd.DataFrame(rows).to_csv(args.out, index=False, float_format="%.4f")
     table = pd.DataFrame(rows)
     errors = table.dropna(subset=["unibound_error"]).groupby(["rows", "estimate"])
