@@ -107,3 +107,12 @@ def test_latents_of_pure_noise_are_flagged_with_the_measured_bias():
     assert np.all(info.joint < clean.joint)
     # posterior tables screen such latents instead; the exact estimator is not biased by them
     assert silent_latent_warning(informations(noisy, 0, estimator="exact")) == []
+
+
+def test_the_quoted_noise_latent_bias_is_the_benchmarks_measurement(root):
+    import pandas as pd
+
+    from benchmark.information import NOISE_LATENT_BIAS
+    table = pd.read_csv(root / "benchmarks" / "knn_noise_latents.csv")
+    measured = table.groupby("appended")["shift"].agg(lambda s: s.abs().max())
+    assert {m: round(float(measured[m]), 2) for m in NOISE_LATENT_BIAS} == NOISE_LATENT_BIAS
