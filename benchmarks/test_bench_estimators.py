@@ -9,6 +9,8 @@ Run ``pytest benchmarks/test_bench_estimators.py``.  Compares
 * the exact estimator at full scale: UniBound of a 737,280-row encodings table with
   posterior variances (``examples/model_zoo.py``'s ``disentangled`` and ``noisy``, seed 0,
   10 latents), every row a mixture component (target: at most 3 minutes);
+* kNN on posterior draws (``posterior_knn``) on 20,000- and 50,000-row samples of a
+  zoo table, the estimator of a sample of a model's encodings;
 * the raw log-density kernel (full set + 10 rank-one "all but one" subsets,
   N = M = 10,000, L = 10) against the machine's raw throughput measured in the same
   run: large float64 and float32 matmuls (GFLOP/s) and float32 ``exp`` (elements/s).
@@ -122,3 +124,15 @@ def test_knn_informations_14_latents(bench, encodings_redundancy, counts):
     # both give identical neighbour counts (tests/benchmark/information/test_knn.py)
     bench.pedantic(knn_informations, args=(encodings_redundancy, np.random.default_rng(0)),
                    kwargs={"num_samples": 2000, "counts": counts}, rounds=2, iterations=1)
+
+
+@pytest.mark.parametrize("rows", [20000, 50000])
+def test_posterior_knn_on_a_sample_table(bench, rows):
+    # auto's estimator for a sample of a model's posterior encodings (its accuracy:
+    # benchmarks/sample_tables.py); a 20,000- and a 50,000-row sample of a zoo model
+    whole = from_arrays(**model_encodings("synergistic", 0))
+    pick = np.sort(np.random.default_rng(0).choice(len(whole.codes), rows, replace=False))
+    table = from_arrays(whole.space.rows[pick], whole.codes[pick], whole.variances[pick],
+                        whole.space.names, whole.space.sizes)
+    result = bench.pedantic(unibound, args=(table, np.random.default_rng(0)), rounds=1, iterations=1)
+    assert 0.3 < result["unibound"] < 0.7
