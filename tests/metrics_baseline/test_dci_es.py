@@ -24,7 +24,7 @@ from metrics_baseline._dci_es import (
     loss_capacity_explicitness,
 )
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = Path(__file__).resolve().parent.parent / "data"  # tests/data: see its README
 
 #: Small probes for behaviour tests.
 FAST = {"max_depths": (1, 2, 4, 8), "num_trees": 5}
