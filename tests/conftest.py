@@ -2,8 +2,11 @@
 
 The tests mirror the packages: ``tests/benchmark`` (the core, its
 ``information`` estimators and the ``runner``), ``tests/attacks``,
-``tests/metrics_baseline`` and ``tests/metrics_pid``.  Long end-to-end runs are
-marked ``slow``: ``pytest -m "not slow"`` is the quick loop, CI runs everything.
+``tests/metrics_baseline`` and ``tests/metrics_pid``.  Every test over 10 s is
+marked ``slow``.  The quick loop is ``pytest -n 2 -m "not slow"`` (two pytest-xdist
+workers, from the ``test`` extra); CI runs everything.  Tests write only under
+``tmp_path``, so they can run in parallel.  The agreement tests read their reference
+arrays from ``tests/data`` (see its README).
 """
 import sys
 from pathlib import Path

@@ -252,6 +252,7 @@ def test_permuting_latents_changes_nothing(metric):
     assert permuted == pytest.approx(base, abs=1e-12)
 
 
+@pytest.mark.slow  # random forests fitted twice: ~11 s
 def test_forest_dci_is_deterministic_per_rng():
     rep = ideal(FEW)
     first = dci_rf(rep, np.random.default_rng(4), num_samples=100)
@@ -260,7 +261,9 @@ def test_forest_dci_is_deterministic_per_rng():
 
 # --- representation level ------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["dci_lasso", "dci_rf", "explicitness"])
+# the forests and the explicitness probes on dSprites take ~13-30 s
+@pytest.mark.parametrize("name", ["dci_lasso", pytest.param("dci_rf", marks=pytest.mark.slow),
+                                  pytest.param("explicitness", marks=pytest.mark.slow)])
 def test_representation_level_runs(name):
     func = {"dci_lasso": dci_lasso, "dci_rf": dci_rf, "explicitness": explicitness}[name]
     size = {"dci_lasso": 2000, "dci_rf": 200, "explicitness": 2000}[name]

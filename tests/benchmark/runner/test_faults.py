@@ -113,6 +113,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc to find worker processes")
 
 
+@pytest.mark.slow  # a run interrupted, then resumed to the end: ~20-40 s each
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGINT, 130, "interrupted"),
                                                (signal.SIGTERM, 143, "terminated")])
 def test_signal_stops_workers_keeps_cells_and_resume_completes(plugins, sig, status, word):
