@@ -8,6 +8,7 @@ workers, from the ``test`` extra); CI runs everything.  Tests write only under
 ``tmp_path``, so they can run in parallel.  The agreement tests read their reference
 arrays from ``tests/data`` (see its README).
 """
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from benchmark import FactorSpace, ideal
+from benchmark.information import limit_threads, usable_cores
 from benchmark.runner import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,6 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 # the examples and benchmark scripts are not a package: tests import their generators by path
 sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def pytest_configure(config):
+    # pytest -n N: the N workers share the cores, as a sweep's worker processes do; each
+    # one running every core's worth of BLAS and estimator threads would oversubscribe them
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        limit_threads(max(1, usable_cores() // int(workers)))
 
 
 @pytest.fixture
