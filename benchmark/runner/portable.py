@@ -128,7 +128,7 @@ class _Pickler(pickle.Pickler):
 def _source_ref(obj):
     """``(path, module name, qualname)`` for a function or class that must be imported
     again from its file, or None when pickle's own reference will do (or nothing will:
-    a local function, a function without a file)."""
+    a local function, a lambda)."""
     module_name = getattr(obj, "__module__", None)
     qualname = getattr(obj, "__qualname__", None)
     if not isinstance(module_name, str) or not isinstance(qualname, str) or "<locals>" in qualname \
@@ -138,6 +138,9 @@ def _source_ref(obj):
     if module_name not in _MAIN_NAMES and module is not None and _by_name_everywhere(module):
         return None
     path = _file_of(obj, module)
+    if path is None and module_name in _MAIN_NAMES:  # nothing a fresh process could import
+        raise pickle.PicklingError(f"{qualname} is defined in __main__ without a source file "
+                                   "(python -c, standard input, a notebook)")
     if path is None:
         return None
     return path, module_name, qualname
