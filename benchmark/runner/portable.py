@@ -77,7 +77,7 @@ class Portable:
         if self._data is None and self._problem is None:
             try:
                 self._data = dumps(self.obj)
-            except (pickle.PicklingError, TypeError, AttributeError, ValueError) as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever stops pickling, the worker looks it up
                 self._problem = f"{type(exc).__name__}: {exc}"
         return self._data
 
