@@ -26,7 +26,6 @@ from ..encodings import load_encodings
 from ..factors import FactorSpace
 from ..representations import ideal
 from ..validation import BenchmarkError
-from . import pid
 from .cells import Cell, CellError, CellStore, code_digest
 from .executors import dask_map, local_map
 from .portable import Portable, send_problems
@@ -282,6 +281,8 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         base = base_representation(encodings=config.encodings, dataset=config.dataset,
                                    noise=config.noise)
     check_attack(config, base)
+    from . import pid  # here: a worker process that only runs cells needs none of it
+
     config, extras, notes = pid.prepare(config, base)
     for note in notes:
         if on_note is not None:
