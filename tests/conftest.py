@@ -2,16 +2,22 @@
 
 The tests mirror the packages: ``tests/benchmark`` (the core, its
 ``information`` estimators and the ``runner``), ``tests/attacks``,
-``tests/metrics_baseline`` and ``tests/metrics_pid``.  Long end-to-end runs are
-marked ``slow``: ``pytest -m "not slow"`` is the quick loop, CI runs everything.
+``tests/metrics_baseline`` and ``tests/metrics_pid``.  Every test over 10 s is
+marked ``slow``.  The quick loop is ``pytest -n 2 -m "not slow"`` (two pytest-xdist
+workers, from the ``test`` extra); CI runs everything.  Tests write only under
+``tmp_path``, so they can run in parallel.  The agreement tests read their reference
+arrays from ``tests/data`` (see its README).
 """
+import os
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 from benchmark import FactorSpace, ideal
+from benchmark.information import limit_threads, usable_cores
 from benchmark.runner import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,6 +25,23 @@ ROOT = Path(__file__).resolve().parent.parent
 # the examples and benchmark scripts are not a package: tests import their generators by path
 sys.path.insert(0, str(ROOT / "examples"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+_blas_limit = None  # the threadpoolctl limit in force, kept alive so that it stays in force
+
+
+def pytest_configure(config):
+    global _blas_limit
+    # pytest -n N: the N workers share the cores, as a sweep's worker processes do; each
+    # one running every core's worth of estimator threads would oversubscribe them
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if workers:
+        limit_threads(max(1, usable_cores() // int(workers)))
+    # BLAS on one thread.  The suite's matrices are small, and BLAS threads that wait on
+    # one another cost more than they save.  On two cores shared with other work, the
+    # metric tests took 40% less CPU time and 35% less wall time with one thread.  Worker
+    # processes set their own share (see benchmark.runner.executors).
+    _blas_limit = threadpool_limits(1, user_api="blas")
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import multiprocessing
 import os
 import signal
 import sys
@@ -49,15 +50,28 @@ def _watch_parent(parent: int) -> None:
 def _die_with_parent(parent: int) -> None:
     """End this worker when its parent dies, even by SIGKILL, which leaves the parent no
     chance to clean up: at once through Linux's parent-death signal, and by a watching
-    thread elsewhere (or when a long call holds the interpreter, within seconds)."""
+    thread elsewhere (or when a long call holds the interpreter, within seconds).
+
+    ``parent`` is the process that started the pool.  Under ``fork`` and ``spawn`` it is
+    the worker's parent.  Under ``forkserver`` the parent is the fork server that
+    ``parent`` started, which ends when ``parent`` does, so the worker watches the fork
+    server instead."""
+    os_parent = os.getppid()
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent:  # the parent died before the signal was armed
+    # the parent died before the signal was armed
+    if os.getppid() != os_parent or (os_parent != parent and not _starter_alive(parent)):
         os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(os_parent,), daemon=True).start()
+
+
+def _starter_alive(parent: int) -> bool:
+    """Whether ``parent``, which started this worker through a fork server, is alive."""
+    starter = multiprocessing.parent_process()
+    return starter is not None and starter.pid == parent and starter.is_alive()
 
 
 def _init_worker(base, parent: int, threads: int) -> None:

@@ -18,6 +18,7 @@ import metrics_pid
 
 from ..spec import MetricSpec
 from ..validation import BenchmarkError
+from .portable import remember_module
 from .signals import is_signal
 
 __all__ = ["ENTRY_POINT_GROUP", "BUILTIN_SPECS", "default_metric_names", "get_metric",
@@ -191,6 +192,7 @@ def load_plugin(spec: str) -> MetricSpec:
         except (Exception, SystemExit, KeyboardInterrupt) as exc:  # a plugin cannot end the run
             _unless_signal(exc)
             raise BenchmarkError(f"metric plugin {spec!r} failed to import: {exc!r}") from None
+        remember_module(module, target)  # a forked worker uses it rather than run the file again
     else:
         if target not in sys.modules:
             _check_import_survives(spec, lambda: importlib.import_module(target))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import multiprocessing
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,15 +26,16 @@ from ..encodings import load_encodings
 from ..factors import FactorSpace
 from ..representations import ideal
 from ..validation import BenchmarkError
-from . import pid
 from .cells import Cell, CellError, CellStore, code_digest
 from .executors import dask_map, local_map
+from .portable import Portable, send_problems
 from .registry import get_metric
 from .seeding import attack_rng, metric_rng
 from .signals import is_signal
 
-__all__ = ["SCORE_COLUMNS", "TIMING_COLUMNS", "SweepConfig", "SweepResult", "base_representation",
-           "check_attack", "cells_of", "duration_note", "estimated_seconds", "run_cell", "run_sweep"]
+__all__ = ["SCORE_COLUMNS", "TIMING_COLUMNS", "CellWork", "SweepConfig", "SweepResult",
+           "base_representation", "check_attack", "cells_of", "duration_note", "estimated_seconds",
+           "run_cell", "run_sweep"]
 
 SCORE_COLUMNS = ["attack", "level", "seed", "metric", "key", "score"]
 TIMING_COLUMNS = ["attack", "level", "seed", "metric", "seconds"]
@@ -140,11 +142,48 @@ def base_representation(*, encodings=None, dataset: str = "dsprites", noise: flo
     return ideal(FactorSpace.named(dataset), noise=noise)
 
 
-def run_cell(config: SweepConfig, cell: Cell, base) -> dict:
+@dataclass(frozen=True)
+class CellWork:
+    """What a worker needs to compute a sweep's cells: the configuration and the specs it
+    runs, not names to look up in registries that a worker started by ``spawn`` or
+    ``forkserver`` (or on a Dask cluster) does not share (see :mod:`.portable`).
+
+    Attributes
+    ----------
+    config : SweepConfig
+    attack : Portable
+        The attack's :class:`~attacks.AttackSpec`.
+    metrics : dict
+        ``{entry of config.metrics: Portable(MetricSpec)}``.
+    """
+
+    config: SweepConfig
+    attack: Portable
+    metrics: dict
+
+    @classmethod
+    def of(cls, config: SweepConfig) -> CellWork:
+        attack = Portable(attack_registry.get(config.attack), (attack_registry.get, (config.attack,)))
+        return cls(config, attack, {m: Portable(get_metric(m), (get_metric, (m,))) for m in config.metrics})
+
+    def problems(self) -> list[str]:
+        """One line per spec that only a worker forked from this process can receive."""
+        return send_problems({f"attack {self.config.attack!r}": self.attack,
+                              **{f"metric {m!r}": p for m, p in self.metrics.items()}})
+
+
+def run_cell(config, cell: Cell, base) -> dict:
     """Compute one cell and return ``{"scores": {key: value}, "seconds": s}``, plus the
-    metric's ``"details"`` for the first seed, which the reports draw from."""
-    metric = get_metric(cell.metric)
-    attack = attack_registry.get(config.attack)
+    metric's ``"details"`` for the first seed, which the reports draw from.
+
+    ``config`` is a :class:`SweepConfig`, whose metric and attack are looked up in this
+    process's registries, or a :class:`CellWork`, which carries them (what the executors
+    pass)."""
+    if isinstance(config, CellWork):
+        metric, attack = config.metrics[cell.metric].obj, config.attack.obj
+        config = config.config
+    else:
+        metric, attack = get_metric(cell.metric), attack_registry.get(config.attack)
     rep = attack(base, cell.level, attack_rng(cell.seed, config.attack))
     params = dict(config.metric_params.get(metric.name, {}))
     start = time.perf_counter()
@@ -242,6 +281,8 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         base = base_representation(encodings=config.encodings, dataset=config.dataset,
                                    noise=config.noise)
     check_attack(config, base)
+    from . import pid  # here: a worker process that only runs cells needs none of it
+
     config, extras, notes = pid.prepare(config, base)
     for note in notes:
         if on_note is not None:
@@ -268,14 +309,17 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         if on_note is not None and todo and progress:
             on_note(duration_note(config, todo, workers))
     errors = []
+    # a plugin runs in a worker process even with jobs=1: one that ends its process
+    # (os._exit, a crash in native code) then fails its cells instead of the run
+    isolate = any(get_metric(m).source != "builtin" for m in config.metrics)
+    work = CellWork.of(config)
+    if todo and (executor == "dask" or jobs > 1 or isolate):
+        _check_sendable(work, executor)
     if executor == "dask":
-        stream = dask_map(run_cell, config, todo, base, scheduler, on_start=announce)
+        stream = dask_map(run_cell, work, todo, base, scheduler, on_start=announce)
     else:
-        # a plugin runs in a worker process even with jobs=1: one that ends its process
-        # (os._exit, a crash in native code) then fails its cells instead of the run
-        isolate = any(get_metric(m).source != "builtin" for m in config.metrics)
         announce(jobs)
-        stream = local_map(run_cell, config, todo, base, jobs, on_note=on_note, isolate=isolate)
+        stream = local_map(run_cell, work, todo, base, jobs, on_note=on_note, isolate=isolate)
     bar = tqdm(total=len(cells), initial=len(results), desc=desc or f"{config.attack}",
                unit="cell", disable=not progress, leave=False)
     # closing: an interrupt stops the workers now, not when the generator is collected
@@ -294,6 +338,20 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     details = {(cell.level, get_metric(cell.metric).name): results[cell]["details"]
                for cell in cells if cell.seed == config.seeds[0] and "details" in results.get(cell, {})}
     return SweepResult(config, base, scores, timings, errors, details, notes, extras)
+
+
+def _check_sendable(work: CellWork, executor: str) -> None:
+    """Refuse, before any cell runs, a spec that the workers cannot receive: one that
+    cannot be pickled, unless every worker is a fork of this process (which has it)."""
+    if executor == "local" and multiprocessing.get_start_method() == "fork":
+        return
+    problems = work.problems()
+    if problems:
+        where = "a Dask cluster" if executor == "dask" else \
+            f"worker processes started by {multiprocessing.get_start_method()!r}"
+        raise BenchmarkError(
+            f"cannot send to {where}: {'; '.join(problems)} (define the function at the top level "
+            "of a module or file, not inside another function or as a lambda)")
 
 
 def estimated_seconds(config: SweepConfig, cells) -> tuple[float, int]:

@@ -251,6 +251,7 @@ def test_noisy_posteriors_are_wider_by_a_constant_factor(seed):
     np.testing.assert_array_equal(noisy["variances"][:, collapsed], base["variances"][:, collapsed])
 
 
+@pytest.mark.slow  # every baseline on several models: ~8-30 s
 def test_baselines_agree_where_the_pid_profiles_differ():
     """The zoo's point: MIG barely moves between these models, the PID profile does.
 

@@ -24,7 +24,7 @@ from metrics_baseline._dci_es import (
     loss_capacity_explicitness,
 )
 
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = Path(__file__).resolve().parent.parent / "data"  # tests/data: see its README
 
 #: Small probes for behaviour tests.
 FAST = {"max_depths": (1, 2, 4, 8), "num_trees": 5}
@@ -244,6 +244,7 @@ def _xor_table(copies):
     return codes + 0.0, (codes[:, 0] ^ codes[:, 1])[:, None]
 
 
+@pytest.mark.slow  # trains MLP probes: ~20-90 s
 def test_mlp_capacity_axis_is_the_log_parameter_count():
     # A regressed XOR of two binary latents, every corner equally often: the best linear
     # fit is the constant 1/2 (R^2 = 0, loss l_b = 1), and MLPs of width 8 and 16 fit it

@@ -1,8 +1,8 @@
 """The review's predictor-based metrics: DCI with Lasso and with random forests,
 explicitness, and SAP's continuous-factor (regression) variant.
 
-Reference values: /work/shared/reference (the authors' own code on fixed arrays,
-see its README).  Deterministic metrics agree to 1e-6; the random-forest DCI is
+Reference values: tests/data (the authors' own code on fixed arrays, see its
+README).  Deterministic metrics agree to 1e-6; the random-forest DCI is
 stochastic (unseeded forests in the reference), so its mean over our seeds is
 held within 0.02 of the reference's mean.  Every test reads the sets and the
 shapes from the files, so it holds for any factor sizes and code shapes."""
@@ -31,12 +31,10 @@ from metrics_baseline._dci_regression import (
 )
 from metrics_baseline._explicitness import explicitness, explicitness_score, roc_auc
 
-REFERENCE = Path("/work/shared/reference")
-ARRAYS = np.load(REFERENCE / "metric_zoo_arrays.npz") if REFERENCE.is_dir() else None
-RESULTS = json.loads((REFERENCE / "metric_zoo_reference.json").read_text())["metrics"] \
-    if REFERENCE.is_dir() else {}
-SETS = sorted({key.rsplit("_", 1)[0] for key in ARRAYS.files}) if ARRAYS is not None else []
-needs_reference = pytest.mark.skipif(ARRAYS is None, reason="reference arrays not available")
+REFERENCE = Path(__file__).resolve().parent.parent / "data"  # tests/data: see its README
+ARRAYS = np.load(REFERENCE / "metric_zoo_arrays.npz")
+RESULTS = json.loads((REFERENCE / "metric_zoo_reference.json").read_text())["metrics"]
+SETS = sorted({key.rsplit("_", 1)[0] for key in ARRAYS.files})
 
 DSPRITES = FactorSpace.named("dsprites")
 FEW = FactorSpace.synthetic((3, 4, 5))
@@ -74,7 +72,6 @@ def entropy_scores(importance):
 
 # --- agreement with the authors' code ------------------------------------------------------
 
-@needs_reference
 @pytest.mark.parametrize("name", SETS)
 def test_dci_lasso_matches_the_reference(name):
     codes, factors = arrays(name)
@@ -92,7 +89,6 @@ def test_dci_lasso_matches_the_reference(name):
     assert with_break == pytest.approx(ref["disentanglement"], abs=1e-6)
 
 
-@needs_reference
 @pytest.mark.parametrize("name", SETS)
 def test_explicitness_matches_the_reference(name):
     codes, factors = arrays(name)
@@ -104,7 +100,6 @@ def test_explicitness_matches_the_reference(name):
                                                 abs=1e-6)
 
 
-@needs_reference
 @pytest.mark.parametrize("name", SETS)
 def test_sap_regression_variant_matches_the_reference(name):
     codes, factors = arrays(name)
@@ -115,7 +110,6 @@ def test_sap_regression_variant_matches_the_reference(name):
     assert out == pytest.approx(reference("ubisoft/sap", name)["score"], abs=1e-6)
 
 
-@needs_reference
 @pytest.mark.slow
 def test_dci_rf_matches_the_reference_with_the_full_grid():
     # The full 5 x 4 grid cross-validated 10 times costs ~30 s a seed on `small` and
@@ -128,7 +122,6 @@ def test_dci_rf_matches_the_reference_with_the_full_grid():
         assert np.mean([r[key] for r in runs]) == pytest.approx(ref[key], abs=0.02)
 
 
-@needs_reference
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SETS)
 def test_dci_rf_matches_the_reference_at_the_chosen_depth(name):
@@ -259,6 +252,7 @@ def test_permuting_latents_changes_nothing(metric):
     assert permuted == pytest.approx(base, abs=1e-12)
 
 
+@pytest.mark.slow  # random forests fitted twice: ~11 s
 def test_forest_dci_is_deterministic_per_rng():
     rep = ideal(FEW)
     first = dci_rf(rep, np.random.default_rng(4), num_samples=100)
@@ -267,7 +261,9 @@ def test_forest_dci_is_deterministic_per_rng():
 
 # --- representation level ------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["dci_lasso", "dci_rf", "explicitness"])
+# the forests and the explicitness probes on dSprites take ~13-30 s
+@pytest.mark.parametrize("name", ["dci_lasso", pytest.param("dci_rf", marks=pytest.mark.slow),
+                                  pytest.param("explicitness", marks=pytest.mark.slow)])
 def test_representation_level_runs(name):
     func = {"dci_lasso": dci_lasso, "dci_rf": dci_rf, "explicitness": explicitness}[name]
     size = {"dci_lasso": 2000, "dci_rf": 200, "explicitness": 2000}[name]

@@ -113,6 +113,7 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc to find worker processes")
 
 
+@pytest.mark.slow  # a run interrupted, then resumed to the end: ~20-40 s each
 @pytest.mark.parametrize("sig, status, word", [(signal.SIGINT, 130, "interrupted"),
                                                (signal.SIGTERM, 143, "terminated")])
 def test_signal_stops_workers_keeps_cells_and_resume_completes(plugins, sig, status, word):
@@ -157,6 +158,7 @@ def test_workers_end_when_the_parent_is_killed(plugins):
     assert wait_for(lambda: not any(alive(w) for w in workers), deadline=30)
 
 
+@pytest.mark.slow  # the command line twice, in its own process, one run restarting its pool: ~8-10 s
 def test_a_killed_worker_costs_a_pool_restart_not_the_run(plugins):
     proc = start(plugins, "die.py:die", "--jobs", "2")
     assert proc.wait(timeout=120) == 0
@@ -166,6 +168,7 @@ def test_a_killed_worker_costs_a_pool_restart_not_the_run(plugins):
     assert (plugins / "out/noise/scores.csv").read_bytes() == uninterrupted(plugins, "die.py:die")
 
 
+@pytest.mark.slow  # the command line in its own process, its pool restarted: ~4-6 s
 def test_a_cell_that_always_kills_its_worker_fails_alone(plugins):
     proc = start(plugins, "die.py:die", "--jobs", "2", "--param", "die.always=1")
     assert proc.wait(timeout=180) == 1
@@ -176,6 +179,7 @@ def test_a_cell_that_always_kills_its_worker_fails_alone(plugins):
     assert len(scores) == 1 + 5 * 4  # every level but 1, every seed
 
 
+@pytest.mark.slow  # a process querying a 100,000-point k-d tree: ~4-5 s
 def test_off_main_thread_lets_an_interrupt_wait_for_a_threaded_kdtree_query():
     # scipy's threaded query returns on Ctrl-C with its threads still writing: a crash
     script = textwrap.dedent("""
@@ -234,6 +238,7 @@ def test_dask_losing_every_worker_is_reported_and_keeps_finished_cells(run_cli, 
     assert stored_cells(plugins) >= 2
 
 
+@pytest.mark.slow  # the command line in its own process, a worker that dies: ~4-5 s
 def test_a_plugin_that_ends_its_process_fails_alone_even_without_jobs(plugins):
     # a plugin runs in a worker process even with --jobs 1, so os._exit ends only the worker
     cmd = [sys.executable, str(ROOT / "run_protocol.py"), "--attack", "noise", "--levels", "0,1",

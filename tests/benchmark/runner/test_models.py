@@ -121,6 +121,7 @@ def test_every_file_is_checked_before_any_sweep(run_cli, tmp_path, capsys, case)
     assert not out.exists()  # refused before any sweep wrote anything
 
 
+@pytest.mark.slow  # four models through the whole command line: ~15-50 s
 def test_models_with_different_numbers_of_latents_are_compared(run_cli, tmp_path, capsys):
     models = tmp_path / "models"
     encodings(models / "clean_s0.npz", latents=4, seed=0)

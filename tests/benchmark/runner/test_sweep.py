@@ -231,6 +231,7 @@ def test_a_failing_unibound_leaves_the_other_results_and_attacks(run_cli, tmp_pa
         assert not (out / attack / "pid_profile.csv").exists()
 
 
+@pytest.mark.slow  # the command line twice, each run in its own process: ~8-10 s
 def test_resume_never_serves_a_value_of_other_code(root, tmp_path):
     # the plugin's file changes between two runs (two processes, as a user runs them):
     # its stored cells are recomputed, the built-in metric's are reused
