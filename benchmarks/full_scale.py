@@ -17,7 +17,9 @@ Estimates:
 * ``full``: the default, ``estimator="exact"`` on the whole table (streamed kernel);
 * ``sample``: the exact estimator on 10,000 rows drawn from the table (what a
   10,000-component mixture of the table is), which no longer covers the grid;
-* ``knn``: the nearest-neighbour estimator (10,000 sampled codes).
+* ``sample_draws``: what ``auto`` does with that sample, kNN on one posterior draw
+  per row (``posterior_knn``);
+* ``knn``: the nearest-neighbour estimator on 10,000 posterior draws of the table.
 """
 from __future__ import annotations
 
@@ -77,12 +79,13 @@ def true_informations(truth, dim):
 
 
 def estimates(rep, rng_seed=0):
-    """``{name: (rep, estimator)}`` of the three estimates of one table."""
+    """``{name: (rep, estimator)}`` of the four estimates of one table."""
     rng = np.random.default_rng(rng_seed)
     rows = np.sort(rng.choice(len(rep.codes), 10000, replace=False))
     sample = from_arrays(rep.space.rows[rows], rep.codes[rows], rep.variances[rows],
                          rep.space.names, rep.space.sizes)
-    return {"full": (rep, "exact"), "sample": (sample, "exact"), "knn": (rep, "knn")}
+    return {"full": (rep, "exact"), "sample": (sample, "exact"),
+            "sample_draws": (sample, "posterior_knn"), "knn": (rep, "knn")}
 
 
 def measure(name, rep, truth=None) -> list[dict]:

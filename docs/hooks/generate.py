@@ -341,7 +341,8 @@ def t_models() -> str:
 def t_full_scale() -> str:
     """``benchmarks/full_scale.csv``: the estimates against a quadrature truth."""
     labels = {"full": "exact, every row (default)", "sample": "exact, a 10,000-row sample",
-              "knn": "kNN (10,000 codes)"}
+              "sample_draws": "kNN on posterior draws, the same sample (its default)",
+              "knn": "kNN (10,000 posterior draws)"}
     body = []
     for r in rows("benchmarks/full_scale.csv"):
         body.append([labels.get(r["estimate"], r["estimate"]), f"{int(r['rows']):,}",
