@@ -227,7 +227,9 @@ def test_metric_on_a_table_of_encodings():
     factors = space.sample(3000, rng)
     codes = np.column_stack([ideal(space).encode(factors, rng), rng.standard_normal(3000)])
     rep = from_arrays(factors, codes, factor_names=["shape", "position"])
-    out = dci_es(rep, 0, num_train=1500, num_test=500, **FAST)
+    # ten trees: with five, shape's explicitness swings 0.69-1.0 with the rows drawn
+    # (seeds 0-3); with ten it stays within 0.92-1.0
+    out = dci_es(rep, 0, num_train=1500, num_test=500, **{**FAST, "num_trees": 10})
     assert out["size"] == 2 / 3
     assert out["explicitness_shape"] > 0.9
     assert out["explicitness"] > 0.8
