@@ -140,12 +140,10 @@ def test_a_sample_of_the_small_grid_agrees_with_the_whole_table():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("character", ["disentangled", "rotated", "redundant", "synergistic",
-                                       "shared", "noisy"])
+@pytest.mark.parametrize("character", ["redundant"])
 def test_a_20000_row_sample_of_dsprites_agrees_with_the_whole_table(character):
-    # benchmarks/sample_tables.csv: at 20,000 of 737,280 rows every character's UniBound is
-    # within 0.04 of the whole table's exact value, redundancy and synergy within 0.03, mi
-    # within 0.05 (a few hundredths of margin over the measured errors)
+    # the character with the largest errors in benchmarks/sample_tables.csv (every
+    # character is there); the bounds leave about 0.01 over the measured errors
     arrays, _ = model_encodings(character, 0)
     error = _agreement(from_arrays(**arrays), 20000)
     assert abs(error["unibound"]) < 0.05
