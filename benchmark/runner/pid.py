@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -150,11 +151,17 @@ def information_checks(result) -> dict:
     return checks
 
 
+def _size(line: str) -> float:
+    """The size of a breach line: its "by [up to] X of H"."""
+    found = re.search(r" by (?:up to )?([0-9.eE+-]+) of H", line)
+    return float(found.group(1)) if found else 0.0
+
+
 def check_lines(checks: dict) -> list:
     """One warning line per place with breaches: how many, and the largest."""
     lines = []
     for where, found in checks.items():
-        worst = max(found, key=lambda line: float(line.rsplit(" by ", 1)[1].split()[0]))
+        worst = max(found, key=_size)
         lines.append(f"UniBound's informations at {where}: {len(found)} breach(es) of information "
                      f"theory or known estimator biases (all in run.json); the largest: {worst}")
     return lines

@@ -292,3 +292,13 @@ def test_a_dask_sweep_announces_its_duration_for_the_cluster_threads():
                   on_note=notes.append)
     assert [n for n in notes if "to compute" in n][0].startswith(
         "4 cell(s) to compute: about 1 s with 3 worker(s)")
+
+
+def test_check_lines_name_the_largest_breach_whatever_its_wording():
+    checks = {"level 1": ["I(a; z0) = 1 nats exceeds H(a) = 0.9 by 0.11 of H (knn estimator)",
+                          "2 latent(s) (z1, z2) say nothing about any factor by themselves: if they "
+                          "are noise, kNN's I(y; z) falls by up to 0.58 of H (knn estimator, "
+                          "measured with 5 noise latents)"]}
+    (line,) = pid.check_lines(checks)
+    assert line.startswith("UniBound's informations at level 1: 2 breach(es)")
+    assert line.endswith("measured with 5 noise latents)")
