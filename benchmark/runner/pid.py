@@ -162,7 +162,8 @@ def check_lines(checks: dict) -> list:
     lines = []
     for where, found in checks.items():
         worst = max(found, key=_size)
-        lines.append(f"UniBound's informations at {where}: {len(found)} breach(es) of information "
+        place = where if where.startswith("level") else f"the {where} representation"
+        lines.append(f"UniBound's informations at {place}: {len(found)} breach(es) of information "
                      f"theory or known estimator biases (all in run.json); the largest: {worst}")
     return lines
 
