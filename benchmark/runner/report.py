@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import shlex
 import subprocess
 import sys
 from dataclasses import asdict
@@ -47,6 +48,26 @@ def _git_commit() -> str | None:
         return None
 
 
+def command_line(argv=None) -> str:
+    """The command as typed, for ``run.json``, with every path inside the project written
+    relative to it (a record that reads the same on every machine).
+
+    Examples
+    --------
+    >>> root = Path(__file__).resolve().parents[2]
+    >>> command_line(["run_protocol.py", "--out", str(root / "results" / "x"), "--seeds", "2"])
+    'run_protocol.py --out results/x --seeds 2'
+    """
+    root = Path(__file__).resolve().parents[2]
+    words = []
+    for word in sys.argv if argv is None else argv:
+        path = Path(word)
+        if path.is_absolute() and path.resolve().is_relative_to(root):
+            word = path.resolve().relative_to(root).as_posix()
+        words.append(shlex.quote(word))
+    return " ".join(words)
+
+
 def _rising(specs) -> set:
     """``{(metric, key)}`` of the keys that rise with entanglement."""
     return {(name, key) for name, spec in specs.items() for key in spec.rising}
@@ -88,7 +109,7 @@ def write_attack_outputs(attack_dir, result) -> list:
         "rounding": f"{SIGNIFICANT_DIGITS} significant digits",
         "versions": _versions(),
         "git_commit": _git_commit(),
-        "command": " ".join(sys.argv),
+        "command": command_line(),
         "seconds_by_metric": timings.groupby("metric")["seconds"].sum().round(3).to_dict()
         if len(timings) else {},
         "failed_cells": [str(e) for e in result.errors],
