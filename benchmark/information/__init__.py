@@ -24,8 +24,9 @@ informations ``I(y_k; z_l)``, ``I(y_k; z_-l)`` (all latents but ``l``) and
 Modules: ``_result`` (the result type), ``_choice`` (estimator choice and
 dispatch), ``_exact`` (the mixture estimator), ``_kernel`` (its chunked
 log-density kernel), ``_structure`` (factor-structure analysis), ``_knn``, ``_posterior_knn``,
-``_histogram`` and ``_threads``.
+``_histogram``, ``_threads`` and ``_checks`` (estimates held to information theory).
 """
+from ._checks import NOISE_LATENT_BIAS, TOLERANCE, breaches, silent_latent_warning
 from ._choice import (
     ESTIMATORS,
     equivalent,
@@ -46,7 +47,7 @@ from ._exact import mixture_informations
 from ._histogram import discrete_entropy, discrete_mutual_info, discretize, plugin_entropy
 from ._knn import knn_informations, knn_informations_from_codes, knn_mutual_info
 from ._posterior_knn import posterior_knn_informations
-from ._result import NOISE_LATENT_BIAS, TOLERANCE, Informations, breaches, silent_latent_warning
+from ._result import Informations
 from ._threads import limit_threads, map_in_threads, off_main_thread, thread_budget, usable_cores
 
 __all__ = [

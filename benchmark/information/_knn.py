@@ -307,7 +307,11 @@ def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
         std = z.std(axis=0)
         z = z / np.where(std > 0, std, 1.0)
     else:
-        z = z / np.asarray(scale, dtype=float)
+        scale = np.asarray(scale, dtype=float).reshape(-1)
+        if scale.shape != (z.shape[1],) or not np.all(np.isfinite(scale) & (scale > 0)):
+            raise BenchmarkError(f"scale must be {z.shape[1]} positive finite numbers (one per "
+                                 f"column of codes), got {scale.tolist()!r}")
+        z = z / scale
     result = Informations.zeros(y.shape[1], z.shape[1], entropy, "knn")
     # labels seen once are dropped from the whole sample (as scikit-learn does), which
     # changes the point set: such factors take the per-factor KD-tree path

@@ -116,3 +116,14 @@ def test_the_quoted_noise_latent_bias_is_the_benchmarks_measurement(root):
     table = pd.read_csv(root / "benchmarks" / "knn_noise_latents.csv")
     measured = table.groupby("appended")["shift"].agg(lambda s: s.abs().max())
     assert {m: round(float(measured[m]), 2) for m in NOISE_LATENT_BIAS} == NOISE_LATENT_BIAS
+
+
+def test_a_bad_metric_scale_is_one_clear_error():
+    codes, factors = np.zeros((10, 2)) + np.arange(10)[:, None], np.arange(10)[:, None] % 2
+    for scale in ([1.0], [1.0, 0.0], [1.0, np.nan]):
+        with pytest.raises(BenchmarkError, match="scale must be 2 positive finite numbers"):
+            knn_informations_from_codes(codes, factors, scale=scale)
+    # scaling both columns alike is the default's unit-variance metric up to a factor: same result
+    std = codes.std(axis=0)
+    np.testing.assert_array_equal(knn_informations_from_codes(codes, factors, scale=2 * std).joint,
+                                  knn_informations_from_codes(codes, factors).joint)

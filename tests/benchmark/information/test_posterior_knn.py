@@ -6,7 +6,12 @@ import pytest
 import attacks
 from benchmark import FactorSpace, from_arrays, ideal
 from benchmark.encodings import EmpiricalFactorSpace
-from benchmark.information import informations, posterior_knn_informations, resolve_estimator
+from benchmark.information import (
+    informations,
+    knn_informations,
+    posterior_knn_informations,
+    resolve_estimator,
+)
 from benchmark.information._posterior_knn import DEAD_NATS, dead_latents
 from benchmark.validation import BenchmarkError
 from metrics_pid import aggregate, pid_bounds, unibound
@@ -99,9 +104,16 @@ def test_posterior_knn_is_auto_on_samples_and_refused_where_it_cannot_apply():
     assert resolve_estimator(means_only) == "knn"
 
 
-def test_default_neighbour_counts():
-    from benchmark.information._choice import DEFAULT_K
-    assert DEFAULT_K == {"knn": 3, "posterior_knn": 1}
+def test_each_estimator_takes_its_own_default_neighbour_count():
+    table = sample_of(small_table("noisy"), 1500)
+    by_default = informations(table, np.random.default_rng(4))
+    explicit = posterior_knn_informations(table, np.random.default_rng(4), k=1)
+    np.testing.assert_array_equal(by_default.joint, explicit.joint)
+    assert not np.array_equal(
+        explicit.joint, posterior_knn_informations(table, np.random.default_rng(4), k=3).joint)
+    rep = ideal(FactorSpace.synthetic([3, 4]))
+    np.testing.assert_array_equal(informations(rep, 2, estimator="knn", num_samples=500).joint,
+                                  knn_informations(rep, 2, num_samples=500, k=3).joint)
 
 
 # --- attacks keep the table's information ---------------------------------------------------------
