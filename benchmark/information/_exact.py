@@ -11,7 +11,7 @@ from ._histogram import plugin_entropy
 from ._kernel import Mixture, solve_mixture
 from ._result import Informations, subsets
 from ._stream import RowBlocks, Subset, binned_rows, covariance_informations, streamed_informations
-from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stratified_factors
+from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stable_floor, stratified_factors
 
 __all__ = ["covariance_parts", "linear_parts", "linear_table_parts", "mixture_informations"]
 
@@ -90,7 +90,7 @@ def binned_single(book, sigma, group, l, sizes, num_components, rng):
         labels = [rng.integers(0, sizes[k], size=num_components) for k in group]
         means = sum(book.table[k][labels[i], l] for i, k in enumerate(group))
     means = means + book.base[l]
-    edges = np.floor((means - means.min()) / (BIN_WIDTH * sigma)).astype(np.int64)
+    edges = stable_floor((means - means.min()) / (BIN_WIDTH * sigma)).astype(np.int64)
     occupied, bins = np.unique(edges, return_inverse=True)
     if len(occupied) >= min(len(means), num_components):
         return None

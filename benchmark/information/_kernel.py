@@ -121,7 +121,7 @@ def prepare(mix: Mixture) -> dict:
     with np.errstate(divide="ignore"):
         log_weights = np.log(mix.weights)
     members = [np.flatnonzero(column) for column in mix.weights.T]  # each group's components
-    return {"weights": np.column_stack([mix.weights, counts]).astype(np.float32),
+    return {"weights": np.column_stack([mix.weights, counts]),
             "log_weights": log_weights, "members": members, "offsets": offsets,
             "total": counts.sum(), "group_total": mix.weights.sum(axis=0)}
 
@@ -132,21 +132,21 @@ def log_ratio_sums(expo, pre, labels, cols):
     ``expo`` holds the rows' log densities under every component, each row up to a
     constant.  ``cols`` indexes the requested factors within ``mix.factors``.
     """
-    # The exponent, shifted so that every entry is <= 0 and exactly 0 at the row's best
-    # component, goes straight into single precision: float32 carries it to 6e-8 relative
-    # error (< 1e-4 nats even for entries near -700), so the exp and the group-sum matmul
-    # run at twice the throughput while the exponents stay in double precision.
+    # Double precision throughout: float32 ran the exp and the group-sum matmul at twice
+    # the throughput, but its rounding (and a float32 matmul's summation order) differs
+    # between CPUs and BLAS kernels by ~1e-7 of an information, which then shows in the
+    # sixth digit of committed results regenerated elsewhere.
     top = expo.max(axis=1)[:, None]
-    dens = np.subtract(expo, top, out=np.empty(expo.shape, dtype=np.float32))
+    dens = np.subtract(expo, top)
     np.exp(dens, out=dens)
     groups = dens @ pre["weights"]
-    total = groups[:, -1].astype(np.float64)
+    total = groups[:, -1]
     out = np.empty(len(cols))
     for n, i in enumerate(cols):
         col = pre["offsets"][i] + labels[:, i]
         own = groups[np.arange(len(expo)), col]
-        log_own = np.log(np.maximum(own, 1e-38))
-        low = np.nonzero(own < 1e-30)[0]
+        log_own = np.log(np.maximum(own, 1e-300))
+        low = np.nonzero(own < 1e-280)[0]
         # the own group underflowed against the best component: redo those rows in log
         # space, over the own group's components only
         for c in np.unique(col[low]):

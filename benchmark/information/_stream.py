@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._structure import stable_floor
 from ._threads import MAX_WORKERS, map_in_threads
 
 __all__ = ["SKIP_TOLERANCE", "RowBlocks", "Subset", "binned_rows", "covariance_informations",
@@ -313,9 +314,9 @@ def binned_rows(mean: np.ndarray, var: np.ndarray, labels: np.ndarray, sizes):
     it becomes one Gaussian with the rows' mean and total variance (mean variance
     plus the spread of the means), which keeps the mixture's first two moments.
     """
-    level = np.floor(np.log(var) / LOG_VAR_WIDTH)
+    level = stable_floor(np.log(var) / LOG_VAR_WIDTH)
     width = MEAN_WIDTH * np.exp(0.5 * LOG_VAR_WIDTH * level)
-    cell = np.floor(mean / width)
+    cell = stable_floor(mean / width)
     cell -= cell.min()
     level -= level.min()
     if (level.max() + 1) * (cell.max() + 1) < 2**53:  # one exact integer key per bin
