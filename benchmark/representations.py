@@ -96,10 +96,13 @@ def sqrt_psd(cov, *, cholesky: bool = True) -> np.ndarray:
     """A factor ``S`` with ``S @ S.T == cov`` for a positive semi-definite ``cov``.
 
     The Cholesky factor when ``cholesky`` and ``cov`` is positive definite,
-    else the symmetric eigen-decomposition's ``V sqrt(W)`` (which also takes
-    singular matrices).  The two differ by a rotation, so either gives samples
-    of the same distribution, but not the same samples: each caller keeps the
-    one its seeded results were drawn with.
+    else the principal square root ``V sqrt(W) V.T`` (which also takes singular
+    matrices).  Both are unique, so seeded samples are the same on every
+    machine; ``V sqrt(W)`` alone is not: the signs of ``eigh``'s eigenvectors,
+    and the basis it picks for a repeated eigenvalue, follow the LAPACK kernel.
+    The two roots differ by a rotation, so either gives samples of the same
+    distribution, but not the same samples: each caller keeps the one its
+    seeded results were drawn with.
 
     Examples
     --------
@@ -117,7 +120,7 @@ def sqrt_psd(cov, *, cholesky: bool = True) -> np.ndarray:
         except np.linalg.LinAlgError:
             pass
     w, v = np.linalg.eigh(cov)
-    return v * np.sqrt(np.clip(w, 0.0, None))
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 
 class GaussianRepresentation(Representation):

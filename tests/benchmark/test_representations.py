@@ -2,6 +2,7 @@
 import numpy as np
 
 from benchmark import FactorSpace, ideal
+from benchmark.representations import sqrt_psd
 
 
 def test_ideal_is_standardised_and_factor_aligned():
@@ -22,3 +23,21 @@ def test_ideal_is_standardised_and_factor_aligned():
     scale = np.sqrt((np.array([3, 10, 40]) ** 2 - 1) / 12 + 0.01)
     resid = z - rep.mean(y)
     np.testing.assert_allclose(resid.std(axis=0), 0.1 / scale, rtol=0.01)
+
+
+def test_the_eigen_root_is_the_principal_square_root_whatever_the_eigenvectors():
+    # a repeated eigenvalue and a zero one: eigh may return any basis of the repeated
+    # eigenspace (and any signs), which LAPACK kernels choose differently; the root
+    # V sqrt(W) V^T built from any of them is one matrix
+    q, _ = np.linalg.qr(np.random.default_rng(0).normal(size=(4, 4)))
+    cov = q @ np.diag([2.0, 2.0, 0.5, 0.0]) @ q.T
+    root = sqrt_psd(cov, cholesky=False)
+    np.testing.assert_allclose(root, root.T, atol=1e-12)
+    np.testing.assert_allclose(root @ root, cov, atol=1e-12)
+    turn = np.eye(4)
+    turn[:2, :2] = [[0.6, -0.8], [0.8, 0.6]]              # another basis of the eigenvalue 2
+    other = q @ turn
+    w, v = np.array([2.0, 2.0, 0.5, 0.0]), other * np.array([1, -1, -1, 1])
+    np.testing.assert_allclose((v * np.sqrt(w)) @ v.T, root, atol=1e-12)
+    # singular: the Cholesky route falls back to the same root
+    np.testing.assert_allclose(sqrt_psd(cov), root, atol=1e-12)

@@ -9,7 +9,13 @@ import attacks
 from benchmark import from_arrays
 from benchmark.information import informations, mixture_informations, resolve_estimator
 from benchmark.information._exact import component_picks
-from benchmark.information._stream import SKIP_TOLERANCE, RowBlocks, Subset, streamed_informations
+from benchmark.information._stream import (
+    SKIP_TOLERANCE,
+    RowBlocks,
+    Subset,
+    shared_covariance_informations,
+    streamed_informations,
+)
 from full_scale import quadrature_table, true_informations
 from metrics_pid import unibound
 
@@ -193,3 +199,33 @@ def test_linear_attacks_on_large_tables_need_the_diagonal_structure():
     redundant = attacks.get("redundancy")(table, 1.0, np.random.default_rng(0))
     assert resolve_estimator(redundant, num_components=50) == "exact"
     assert resolve_estimator(attacks.get("xor")(table, 1.0, np.random.default_rng(0))) == "knn"
+
+
+def mahalanobis_brute_force(means, cov, labels, x, rows, subset):
+    """Mean log-ratios per factor by direct double-precision sums over rows sharing ``cov``."""
+    diff = x[:, None, subset] - means[None, :, subset]
+    log_dens = -0.5 * np.einsum("npi,ij,npj->np", diff, np.linalg.inv(cov[np.ix_(subset, subset)]), diff)
+    total = logsumexp(log_dens, axis=1) - np.log(len(means))
+    out = []
+    for k in range(labels.shape[1]):
+        same = labels[None, :, k] == labels[rows, k][:, None]
+        own = logsumexp(np.where(same, log_dens, -np.inf), axis=1) - np.log(same.sum(axis=1))
+        out.append(np.mean(own - total))
+    return np.array(out)
+
+
+def test_shared_covariance_kernel_equals_direct_sums():
+    # correlated noise shared by every row (a rotated, mixed ideal representation):
+    # whitening each subset by its own covariance leaves only the skipped blocks
+    rng = np.random.default_rng(3)
+    labels = grid((3, 4, 5))
+    means = labels @ rng.normal(size=(3, 4))
+    a = rng.normal(size=(4, 4))
+    cov = 0.05 * (a @ a.T + np.eye(4))
+    rows = rng.choice(len(means), 400)
+    x = means[rows] + rng.standard_normal((400, 4)) @ np.linalg.cholesky(cov).T
+    subsets = {("all", -1): [0, 1, 2, 3], ("rest", 1): [0, 2, 3], ("one", 2): [2]}
+    got = shared_covariance_informations(means, cov, labels, (3, 4, 5), x, rows, subsets)
+    for key, subset in subsets.items():
+        np.testing.assert_allclose(got[key], mahalanobis_brute_force(means, cov, labels, x, rows, subset),
+                                   atol=STREAM_TOL)
