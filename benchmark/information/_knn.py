@@ -312,6 +312,15 @@ def knn_informations_from_codes(codes, factors, *, entropy=None, k: int = 3,
             raise BenchmarkError(f"scale must be {z.shape[1]} positive finite numbers (one per "
                                  f"column of codes), got {scale.tolist()!r}")
         z = z / scale
+    constant = np.ptp(z, axis=0) == 0
+    if constant.any():
+        # A constant column carries nothing, while its ties at distance 0 would make every
+        # point a neighbour of every other: -7.2 nats beside a three-valued factor
+        live = np.flatnonzero(~constant)
+        if not len(live):
+            return Informations.zeros(y.shape[1], z.shape[1], entropy, "knn")
+        return knn_informations_from_codes(z[:, live], y, entropy=entropy, k=k, counts=counts,
+                                           scale=np.ones(len(live))).widened(live, z.shape[1])
     result = Informations.zeros(y.shape[1], z.shape[1], entropy, "knn")
     # labels seen once are dropped from the whole sample (as scikit-learn does), which
     # changes the point set: such factors take the per-factor KD-tree path

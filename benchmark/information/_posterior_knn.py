@@ -116,16 +116,13 @@ def posterior_knn_informations(rep, rng, *, num_rows: int = 50000, k: int = 1) -
     var = var + noise_var
     x = mu + np.sqrt(var) * eps
     dim, num_copies = mu.shape[1], len(copy)
-    result = Informations.zeros(len(entropy), dim + num_copies, entropy, "posterior_knn")
     live = np.flatnonzero(~dead_latents(mu, var))
     scales = np.sqrt(var.mean(axis=0))
     if len(live) == 0:  # nothing moves with the row: every information is (within DEAD_NATS) 0
-        return result
-    base = _estimate(x[:, live], scales[live], labels, entropy, k)
-    result.joint[:] = base.joint
-    result.rest[:] = base.joint[:, None]  # a dead latent, or a copy, leaves the rest as all
-    result.single[:, live] = base.single
-    result.rest[:, live] = base.rest
+        return Informations.zeros(len(entropy), dim + num_copies, entropy, "posterior_knn")
+    # a dead latent, or a copy, leaves the rest as all
+    result = _estimate(x[:, live], scales[live], labels, entropy, k).widened(live, dim + num_copies)
+    result.estimator = "posterior_knn"
     if num_copies:
         e = rng.standard_normal((len(x), copy_noise.shape[1]))
         noise = e @ copy_noise.T

@@ -48,6 +48,24 @@ class Informations:
         keys = ("single", "rest", "joint", "entropy")
         return cls(*(np.asarray(data[key], dtype=float) for key in keys), data["estimator"])
 
+    def widened(self, live, dim) -> "Informations":
+        """These informations, of the latents ``live``, as informations of ``dim`` latents
+        where the others carry nothing: their own informations are 0, and a subset
+        without one of them is the whole set.
+
+        >>> base = Informations(np.array([[0.5, 0.25]]), np.array([[0.25, 0.5]]),
+        ...                     np.array([0.75]), np.array([1.0]), "knn")
+        >>> wide = base.widened([0, 2], 3)
+        >>> wide.single.tolist(), wide.rest.tolist()
+        ([[0.5, 0.0, 0.25]], [[0.25, 0.75, 0.5]])
+        """
+        wide = Informations.zeros(len(self.joint), dim, self.entropy, self.estimator)
+        wide.joint[:] = self.joint
+        wide.rest[:] = self.joint[:, None]
+        wide.single[:, live] = self.single
+        wide.rest[:, live] = self.rest
+        return wide
+
     def store(self, key, factor, value):
         """Set the information of ``factor`` for the subset ``key`` (see :func:`subsets`)."""
         kind, l = key
