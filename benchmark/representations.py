@@ -92,17 +92,23 @@ class Representation(ABC):
         return f"<{type(self).__name__} {self.name!r} dim={self.dim} space={self.space.name}>"
 
 
+#: Smallest eigenvalue, relative to the largest, of a covariance that :func:`sqrt_psd`
+#: factors by Cholesky: far above rounding, so a singular matrix, which Cholesky
+#: accepts or refuses by the last bits of its pivots, always takes the principal root.
+CHOLESKY_MIN_EIGENVALUE = 1e-10
+
+
 def sqrt_psd(cov, *, cholesky: bool = True) -> np.ndarray:
     """A factor ``S`` with ``S @ S.T == cov`` for a positive semi-definite ``cov``.
 
-    The Cholesky factor when ``cholesky`` and ``cov`` is positive definite,
-    else the principal square root ``V sqrt(W) V.T`` (which also takes singular
-    matrices).  Both are unique, so seeded samples are the same on every
-    machine; ``V sqrt(W)`` alone is not: the signs of ``eigh``'s eigenvectors,
-    and the basis it picks for a repeated eigenvalue, follow the LAPACK kernel.
-    The two roots differ by a rotation, so either gives samples of the same
-    distribution, but not the same samples: each caller keeps the one its
-    seeded results were drawn with.
+    The Cholesky factor when ``cholesky`` and ``cov`` is well inside the positive
+    definite cone (smallest eigenvalue above :data:`CHOLESKY_MIN_EIGENVALUE` of
+    the largest), else the principal square root ``V sqrt(W) V.T``.  Both are
+    unique, so seeded samples are the same on every machine; ``V sqrt(W)`` alone
+    is not: the signs of ``eigh``'s eigenvectors, and the basis it picks for a
+    repeated eigenvalue, follow the LAPACK kernel.  The two roots differ by a
+    rotation, so either gives samples of the same distribution, but not the same
+    samples: each caller keeps the one its seeded results were drawn with.
 
     Examples
     --------
@@ -114,12 +120,9 @@ def sqrt_psd(cov, *, cholesky: bool = True) -> np.ndarray:
     True
     """
     cov = np.asarray(cov, dtype=float)
-    if cholesky:
-        try:
-            return np.linalg.cholesky(cov)
-        except np.linalg.LinAlgError:
-            pass
     w, v = np.linalg.eigh(cov)
+    if cholesky and w[0] > CHOLESKY_MIN_EIGENVALUE * max(w[-1], 0.0):
+        return np.linalg.cholesky(cov)
     return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
 
 

@@ -6,11 +6,12 @@ import numpy as np
 
 from ..representations import GaussianStructure, InformationEquivalent, Posteriors
 from ..validation import BenchmarkError, check_rng
-from ._exact import covariance_parts, linear_table_parts, mixture_informations
+from ._exact import mixture_informations
 from ._knn import knn_informations
 from ._posterior_knn import posterior_knn_applies, posterior_knn_informations
 from ._result import Informations
 from ._structure import RESOLVE_THRESHOLD
+from ._tables import covariance_parts, linear_table_parts
 
 __all__ = ["ESTIMATORS", "equivalent", "exact_applies", "exact_is_reliable", "informations",
            "resolve_estimator", "sample_estimator"]
@@ -69,8 +70,8 @@ def exact_applies(rep) -> bool:
     :class:`~benchmark.representations.GaussianStructure` or
     :class:`~benchmark.representations.Posteriors`, or it is a linear map of a
     posterior table: each row's posterior is then Gaussian
-    (:func:`~benchmark.information._exact.linear_table_parts` and
-    :func:`~benchmark.information._exact.covariance_parts`)."""
+    (:func:`~benchmark.information._tables.linear_table_parts` and
+    :func:`~benchmark.information._tables.covariance_parts`)."""
     rep = equivalent(rep)[0]
     return (isinstance(rep, (GaussianStructure, Posteriors)) or linear_table_parts(rep) is not None
             or covariance_parts(rep) is not None)

@@ -23,18 +23,11 @@ from threadpoolctl import threadpool_limits
 
 from ..representations import GaussianStructure, Posteriors, sqrt_psd
 from ..validation import BenchmarkError, check_codes, check_positive_int, check_rng
-from ._exact import (
-    BIN_WIDTH,
-    MAX_BINNED_GRID,
-    MAX_EVAL_BOOST,
-    component_picks,
-    grid_components,
-    merge_draws,
-    posterior_components,
-    regularised,
-)
+from ._exact import posterior_components
+from ._gaussian import BIN_WIDTH, MAX_BINNED_GRID, MAX_EVAL_BOOST, grid_components, merge_draws, regularised
 from ._histogram import plugin_entropy
 from ._structure import RESOLVE_THRESHOLD, Codebook, analyse_subset, stratified_factors
+from ._tables import component_picks
 from ._threads import MAX_WORKERS, map_in_threads, off_main_thread, query_workers
 
 __all__ = ["gaussian_entropy", "gaussian_total_correlation", "knn_entropy", "knn_total_correlation",

@@ -29,7 +29,7 @@ the duplicate, redundancy and nuisance attacks append copies ``w = M z + B e``
 that are noise given the table's latents, so a subset holding every table
 latent carries their information exactly, and the subset without latent
 ``l`` sees only ``u_l`` of the copies (see
-:func:`~._exact.table_informations`).  Every level then scores the same draws
+:func:`~._tables.table_informations`).  Every level then scores the same draws
 of the table's latents.  Other linear maps are scored on their draws.
 """
 from __future__ import annotations
@@ -37,9 +37,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..validation import check_positive_int, check_rng
-from ._exact import linear_parts, linear_table_parts
 from ._knn import knn_informations_from_codes, knn_mi_labels
 from ._result import Informations
+from ._tables import linear_parts, linear_table_parts
 
 __all__ = ["DEAD_NATS", "dead_latents", "posterior_knn_applies", "posterior_knn_informations"]
 
