@@ -13,7 +13,7 @@ same level.
 """
 from __future__ import annotations
 
-from benchmark.validation import BenchmarkError
+from benchmark.validation import BenchmarkError, unknown_name
 
 from . import (
     _circular,
@@ -71,7 +71,7 @@ def get(name: str) -> AttackSpec:
     parts = [p.strip() for p in str(name).split("+")]
     for p in parts:
         if p not in _BY_NAME:
-            raise BenchmarkError(f"unknown attack {p!r}; available: {', '.join(_BY_NAME)}")
+            raise unknown_name("attack", p, _BY_NAME)
     if len(parts) == 1:
         return _BY_NAME[parts[0]]
     return compose(_BY_NAME[p] for p in parts)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .validation import BenchmarkError, check_factor_array, check_rng
+from .validation import BenchmarkError, check_factor_array, check_rng, unknown_name
 
 __all__ = ["FactorSpace", "builtin_names"]
 
@@ -94,9 +94,7 @@ class FactorSpace:
     def named(cls, name: str) -> "FactorSpace":
         """A built-in space: ``dsprites``, ``shapes3d`` or ``mpi3d``."""
         if name not in _BUILTIN:
-            raise BenchmarkError(
-                f"unknown dataset {name!r}; available: {', '.join(builtin_names())}"
-            )
+            raise unknown_name("dataset", name, builtin_names())
         names, sizes = zip(*_BUILTIN[name])
         return cls(names, sizes, name=name)
 

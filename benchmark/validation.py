@@ -1,16 +1,40 @@
 """Input validation shared by every public entry point."""
 from __future__ import annotations
 
+import difflib
 import numbers
 
 import numpy as np
 
 __all__ = ["BenchmarkError", "check_codes", "check_codes_factors", "check_factor_array",
-           "check_level", "check_positive_int", "check_rng"]
+           "check_level", "check_positive_int", "check_rng", "did_you_mean",
+           "unknown_name"]
 
 
 class BenchmarkError(ValueError):
     """A user-facing error: the message is one line that names the bad argument."""
+
+
+def unknown_name(what: str, name, choices, more: str = "") -> BenchmarkError:
+    """The error for ``name``, which is not among ``choices``: one line that lists them,
+    led by the closest one when a typo is likely.
+
+    >>> print(unknown_name("attack", "rotaton", ["noise", "rotation"]))
+    unknown attack 'rotaton'; did you mean 'rotation'? available: noise, rotation
+    """
+    choices = [str(c) for c in choices]
+    return BenchmarkError(f"unknown {what} {name!r}; {did_you_mean(name, choices)}"
+                          f"available: {', '.join(choices)}{more}")
+
+
+def did_you_mean(name, choices) -> str:
+    """``"did you mean 'x'? "`` for the choice closest to ``name``, or ``""`` when none is close.
+
+    >>> did_you_mean("num_bin", ["num_bins", "k"]), did_you_mean("zzz", ["num_bins"])
+    ("did you mean 'num_bins'? ", '')
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def check_rng(rng) -> np.random.Generator:

@@ -15,7 +15,7 @@ from .. import __version__
 from ..factors import FactorSpace, builtin_names
 from ..information import usable_cores
 from ..spec import FAMILIES
-from ..validation import BenchmarkError
+from ..validation import BenchmarkError, did_you_mean, unknown_name
 from . import models, report
 from .io import OutputLock
 from .registry import default_metric_names, get_metric, metric_names
@@ -121,7 +121,7 @@ def check_param_name(spec, param: str) -> None:
                 if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)]
     if param not in accepted:
         raise BenchmarkError(f"--param: metric {spec.name!r} has no parameter {param!r}; "
-                             f"it takes: {', '.join(accepted) or 'none'}")
+                             f"{did_you_mean(param, accepted)}it takes: {', '.join(accepted) or 'none'}")
 
 
 def check_param_value(spec, param: str, value) -> None:
@@ -171,7 +171,10 @@ def failure_lines(errors, cells_per_metric: int) -> list[str]:
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, like every other refusal, not the usage block
-        raise BenchmarkError(f"{message} (see --help)")
+        words = message.split(":", 1)[-1].split() if message.startswith("unrecognized") else []
+        option = next((w.split("=")[0] for w in words if w.startswith("--")), None)
+        hint = did_you_mean(option, self._option_string_actions) if option else ""
+        raise BenchmarkError(f"{message}{'; ' + hint.strip() if hint else ''} (see --help)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -378,7 +381,7 @@ def run(args) -> int:
             raise BenchmarkError(f"--param {spec.name}.{param} is given twice")
         metric_params.setdefault(spec.name, {})[param] = value
     if not args.encodings and args.dataset not in builtin_names():
-        raise BenchmarkError(f"unknown dataset {args.dataset!r}; available: {', '.join(builtin_names())}")
+        raise unknown_name("dataset", args.dataset, builtin_names())
     files = models.discover(args.encodings) if args.encodings else []
     if len(files) > 1:  # every file loaded and checked before any sweep starts
         bases = models.load_models(files)
@@ -405,6 +408,8 @@ def run(args) -> int:
     if args.levels not in (None, "quick") and len(parse_levels(args.levels)) < 2:
         print("warning: a single level gives scores but no trend; the verdicts in summary.csv "
               "need at least two levels", file=sys.stderr)
+    if out.exists() and not out.is_dir():
+        raise BenchmarkError(f"--out {out}: is a file, not a folder; name a folder for the results")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

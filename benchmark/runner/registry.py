@@ -17,7 +17,7 @@ import metrics_baseline
 import metrics_pid
 
 from ..spec import MetricSpec
-from ..validation import BenchmarkError
+from ..validation import BenchmarkError, unknown_name
 from .portable import remember_module
 from .signals import is_signal
 
@@ -127,8 +127,8 @@ def get_metric(name: str) -> MetricSpec:
     if name.endswith(".py"):
         raise BenchmarkError(f"metric {name!r}: name the function in the file too, as "
                              f"{name}:function_name")
-    raise BenchmarkError(f"unknown metric {name!r}; available: {', '.join(_METRICS)} "
-                         "(or a plugin as path/to/file.py:function or package.module:function)")
+    raise unknown_name("metric", name, _METRICS,
+                       " (or a plugin as path/to/file.py:function or package.module:function)")
 
 
 def _check_import_survives(spec: str, load) -> None:

@@ -49,6 +49,12 @@ def test_script_entry_point_and_list():
     (["--attack", "noise", "--encodings", "missing.npz"], "encodings file not found"),
     (["--attack", "noise", "--param", "nonsense"], "--param must look like"),
     (["--attack", "noise", "--param", "mig.num_bin=10"], "'mig' has no parameter 'num_bin'"),
+    # a likely typo is named with the closest name
+    (["--attack", "rotaton"], "unknown attack 'rotaton'; did you mean 'rotation'?"),
+    (["--attack", "noise", "--metrics", "mgi"], "unknown metric 'mgi'; did you mean 'mig'?"),
+    (["--attack", "noise", "--dataset", "dsprite"], "did you mean 'dsprites'?"),
+    (["--attack", "noise", "--param", "mig.num_bin=10"], "did you mean 'num_bins'?"),
+    (["--atack", "noise"], "unrecognized arguments: --atack noise; did you mean '--attack'?"),
     (["--attack", "noise", "--metric", "mine.py"], "name the function in the file too"),
     # sizes that would exhaust memory or time are refused with the limit
     (["--attack", "noise", "--levels", "0:1:100000000"], "with 1 to 1000 levels"),
@@ -81,6 +87,13 @@ def test_bad_input_gets_one_clear_line(run_cli, args, message, tmp_path, capsys)
     assert run_cli(*args, "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_a_file_as_out_is_named_as_such(run_cli, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert run_cli("--attack", "noise", "--out", str(tmp_path / "notes.txt")) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 def test_contradicting_or_empty_flags_are_refused(run_cli, grid_table, tmp_path, capsys):
