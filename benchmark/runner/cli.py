@@ -215,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executor", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="leave out the table of results printed at the end of a run")
     p.add_argument("--list", action="store_true", help="list attacks, metrics and datasets")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -320,12 +322,18 @@ def _run_attacks(args, out, configs, base, model=None):
             print(f"warning: {who}{spec.name}: {line}", file=sys.stderr)
         sweeps[spec.name] = result
         print(f"{who}{spec.name}: wrote {attack_dir}/ ({len(result.scores)} scores)")
+        if len(configs) == 1 and not model and not args.quiet:
+            for line in report.result_table(result):
+                print(f"  {line}")
+            print(f"  open first: {attack_dir}/sensitivity.png")
     if len(sweeps) > 1:
         tally = report.write_multi_attack_outputs(out, sweeps)
         print(f"wrote {out}/sensitivity_grid.png, {out}/sensitivity_matrix.png and "
               f"{out}/report_card.png")
         for line in tally:
             print(f"  {line}")
+        if not model and not args.quiet:
+            print(f"  open first: {out}/report_card.png")
     return failures, sweeps
 
 
@@ -338,7 +346,7 @@ def _compare_models(out, files, results, bases) -> None:
         names = ", ".join(f"{name}.png" for name in written)
         count = len({f.model for f in files})
         print(f"compared {count} model(s) from {len(files)} file(s): wrote {names} "
-              f"(each with its .csv) in {out}/")
+              f"(each with its .csv) in {out}/; open first: {out}/{written[0]}.png")
 
 
 def run(args) -> int:

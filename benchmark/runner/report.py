@@ -128,6 +128,27 @@ def write_attack_outputs(attack_dir, result) -> list:
     return problems + pid.check_lines(checks)
 
 
+def result_table(result) -> list:
+    """A few lines for the terminal: each metric's headline at the first and the last
+    level (means over seeds), its change (negative: falls) and its verdict."""
+    if not len(result.scores):
+        return []
+    table = summary.summarise(result.scores, rising=_rising(result.specs))
+    rows = []
+    for name, spec in result.specs.items():
+        mine = table[(table["metric"] == name) & (table["key"] == spec.headline)]
+        if len(mine):
+            first, last = mine.iloc[0], mine.iloc[-1]
+            rows.append((spec.display_name, f"{first['mean']:.3f}", f"{last['mean']:.3f}",
+                         f"{-first['relative_drop']:+.0%}".replace("+0%", "0%").replace("-0%", "0%"),
+                         first["verdict"]))
+    levels = sorted(result.scores["level"].unique())
+    header = ("metric", f"level {levels[0]:g}", f"level {levels[-1]:g}", "change", "verdict")
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip()
+            for row in [header, *rows]]
+
+
 def write_multi_attack_outputs(out, results: dict) -> list:
     """sensitivity_grid.png, sensitivity_matrix.png/.csv and report_card.png/.csv across
     attacks (``results`` maps attack names to :class:`~.sweep.SweepResult`); returns the

@@ -261,3 +261,21 @@ def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(ru
     assert run_cli("--attack", "duplicate", "--levels", "1", "--metrics", "unibound", "--quick",
                    "--out", str(out / "exact")) == 0
     assert json.loads((out / "exact" / "duplicate" / "run.json").read_text())["information_checks"] == {}
+
+
+def test_a_run_ends_with_its_results_and_the_figure_to_open(run_cli, tmp_path, capsys):
+    args = ("--attack", "noise", "--levels", "0,4", "--seeds", "2", "--metrics", "mig", "--quick")
+    assert run_cli(*args, "--out", str(tmp_path)) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(out) if line.strip().startswith("metric"))
+    assert out[at].split() == ["metric", "level", "0", "level", "4", "change", "verdict"]
+    name, first, last, change, verdict = out[at + 1].split()
+    summary = pd.read_csv(tmp_path / "noise" / "summary.csv")
+    row = summary[summary["key"] == "mig"]
+    assert (name, verdict) == ("MIG", row["verdict"].iloc[0]) == ("MIG", "detects")
+    assert float(first) == pytest.approx(row["mean"].iloc[0], abs=5e-4)
+    assert float(last) == pytest.approx(row["mean"].iloc[-1], abs=5e-4)
+    assert change == f"{-row['relative_drop'].iloc[0]:+.0%}" and change.startswith("-")
+    assert out[-1].strip() == f"open first: {tmp_path}/noise/sensitivity.png"
+    assert run_cli(*args, "--out", str(tmp_path / "again"), "--quiet") == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("noise: wrote")
