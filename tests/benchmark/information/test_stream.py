@@ -53,8 +53,13 @@ def brute_force(mu, var, labels, x, rows, drop=None, extra=None, extra_var=0.0):
     if extra is not None:
         v = var[:, drop] + extra_var
         terms.append(-0.5 * ((extra[:, None] - mu[None, :, drop]) ** 2 / v + np.log(v)))
-    log_dens = sum(terms)
-    total = logsumexp(log_dens, axis=1) - np.log(len(mu))
+    return mean_log_ratios(sum(terms), labels, rows)
+
+
+def mean_log_ratios(log_dens, labels, rows):
+    """Per factor, the mean over points of ``log p(x | own value) - log p(x)`` from the
+    points' log densities under every row (points x rows)."""
+    total = logsumexp(log_dens, axis=1) - np.log(log_dens.shape[1])
     out = []
     for k in range(labels.shape[1]):
         same = labels[None, :, k] == labels[rows, k][:, None]
@@ -205,13 +210,7 @@ def mahalanobis_brute_force(means, cov, labels, x, rows, subset):
     """Mean log-ratios per factor by direct double-precision sums over rows sharing ``cov``."""
     diff = x[:, None, subset] - means[None, :, subset]
     log_dens = -0.5 * np.einsum("npi,ij,npj->np", diff, np.linalg.inv(cov[np.ix_(subset, subset)]), diff)
-    total = logsumexp(log_dens, axis=1) - np.log(len(means))
-    out = []
-    for k in range(labels.shape[1]):
-        same = labels[None, :, k] == labels[rows, k][:, None]
-        own = logsumexp(np.where(same, log_dens, -np.inf), axis=1) - np.log(same.sum(axis=1))
-        out.append(np.mean(own - total))
-    return np.array(out)
+    return mean_log_ratios(log_dens, labels, rows)
 
 
 def test_shared_covariance_kernel_equals_direct_sums():
