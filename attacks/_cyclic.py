@@ -35,4 +35,5 @@ def cyclic(rep, level, rng):
 SPEC = AttackSpec(
     "cyclic", cyclic, levels=tuple(i / 16 for i in range(8)), quick_levels=(0.0, 0.25, 0.4375),
     description="P z, P = (1 - level) I + level S: each latent mixes two factors (the review's)",
+    max_level=7 / 16,
     expect=expect("fall", "fall", "flat", "flat", "fall"))

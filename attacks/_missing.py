@@ -13,7 +13,7 @@ from benchmark.representations import linear_transform
 
 from ._spec import AttackSpec, expect
 
-__all__ = ["SPEC", "missing"]
+__all__ = ["SPEC", "all_but_one", "missing"]
 
 
 def missing(rep, level, rng):
@@ -30,7 +30,13 @@ def missing(rep, level, rng):
     return linear_transform(rep, keep, noise, name=f"missing({level:g})[{rep.name}]")
 
 
+def all_but_one(rep) -> float:
+    """The highest meaningful level on ``rep``: every latent but one replaced."""
+    return float(rep.dim - 1)
+
+
 SPEC = AttackSpec(
     "missing", missing, levels=(0.0, 1.0, 2.0, 3.0, 4.0), quick_levels=(0.0, 2.0, 4.0),
     description="the first floor(level) latents replaced by noise: factors go missing (the review's)",
+    max_level=all_but_one,
     expect=expect("flat", "fall", "fall", "fall", "fall"))

@@ -32,4 +32,5 @@ SPEC = AttackSpec(
     "mixing_noise", mixing_noise, levels=tuple(i / 8 for i in range(9)),
     quick_levels=(0.0, 0.5, 1.0),
     description="(1 - level) z + level u: the review's noise, information destroyed, scale bounded",
+    max_level=1.0,
     expect=expect("fall", "fall", "fall", "fall", "fall"))

@@ -37,4 +37,5 @@ def permute(rep, level, rng):
 SPEC = AttackSpec(
     "permute", permute, levels=(0.0, 0.25, 0.5, 0.75, 1.0), quick_levels=(0.0, 1.0),
     description="round(level L) latents permuted: an invariance check, nothing should move",
+    max_level=1.0,
     expect=expect("flat", "flat", "flat", "flat", "flat"))

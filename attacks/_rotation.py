@@ -31,4 +31,5 @@ def rotation(rep, level, rng):
 SPEC = AttackSpec(
     "rotation", rotation, levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0),
     description="rotate latent pairs by level * 45 degrees",
+    max_level=2.0, unit=("rotation angle (degrees)", 45.0),
     expect=expect("fall", "fall", "flat", "flat", "fall"))

@@ -39,6 +39,15 @@ class AttackSpec:
         None for a property on which it makes none (a composition of attacks
         pulling that property opposite ways).  A composed attack uses its first
         part's level grid: give ``--levels`` for the others' ranges.
+    max_level : float, callable or None
+        The highest level that means something more than a lower one: a number (a
+        rotation past 90 degrees, a share past 1), a function of the representation
+        attacked (``missing`` replaces at most all but one latent), or None when the
+        level is open-ended (it scales a copy or a noise).  :meth:`check_levels`
+        refuses levels above it, where an attack would otherwise wrap around or clamp.
+    unit : tuple or None
+        ``(label, factor)`` when a level reads better in another unit: figures draw
+        ``factor * level`` on an axis named ``label`` (rotation: degrees).
     """
 
     name: str
@@ -47,6 +56,8 @@ class AttackSpec:
     quick_levels: tuple
     description: str
     expect: dict = None
+    max_level: object = None
+    unit: tuple = None
 
     def __post_init__(self):
         expect = dict(self.expect or {})  # empty: the attack makes no claim (a user's experiment)
@@ -58,6 +69,23 @@ class AttackSpec:
 
     def __call__(self, rep, level, rng):
         return check_latents(self.func(rep, check_level(level), check_rng(rng)), self.name, level)
+
+    def level_limit(self, rep) -> float | None:
+        """The highest meaningful level on ``rep``, or None when the level is open-ended."""
+        return self.max_level(rep) if callable(self.max_level) else self.max_level
+
+    def check_levels(self, levels, rep) -> None:
+        """Refuse, in one line, levels above the attack's meaningful range on ``rep``."""
+        limit = self.level_limit(rep)
+        beyond = [v for v in levels if limit is not None and v > limit + 1e-12]
+        if beyond:
+            raise BenchmarkError(f"attack {self.name!r}: levels go from 0 to {limit:g} "
+                                 f"({self.description}); got {max(beyond):g}")
+
+    def axis(self, levels):
+        """``(label, values)`` of ``levels`` on a figure's x axis."""
+        label, factor = self.unit or ("level", 1.0)
+        return label, [factor * v for v in levels]
 
 
 #: The most latents an attacked representation may have.  Every metric's cost grows
@@ -91,8 +119,10 @@ def _composed_expectation(values):
 def compose(specs) -> AttackSpec:
     """The attacks of ``specs`` applied in order at the same level (``a+b``)."""
     specs = tuple(specs)
+    limited = tuple(s for s in specs if s.max_level is not None)
     return AttackSpec("+".join(s.name for s in specs), _Composed(specs), levels=specs[0].levels,
                       quick_levels=specs[0].quick_levels,
+                      max_level=_SmallestLimit(limited) if limited else None,
                       description=" then ".join(s.name for s in specs),
                       expect={p: _composed_expectation([s.expect[p] for s in specs])
                               for p in PROPERTIES} if all(s.expect for s in specs) else {})
@@ -110,6 +140,16 @@ class _Composed:
             rep = check_latents(spec.func(rep, level, part_rng), "+".join(s.name for s in self.specs),
                                 level)
         return rep
+
+
+class _SmallestLimit:
+    # every part of a composition runs at the same level, so the tightest range holds;
+    # a part's limit is taken on the representation before the composition
+    def __init__(self, specs):
+        self.specs = specs
+
+    def __call__(self, rep):
+        return min(s.level_limit(rep) for s in self.specs)
 
 
 def geometric_grid(lowest_exponent: int, highest_exponent: int) -> tuple:

@@ -52,4 +52,5 @@ def xor(rep, level, rng):
 SPEC = AttackSpec(
     "xor", xor, levels=(0.0, 0.125, 0.25, 0.5, 0.75, 1.0), quick_levels=(0.0, 0.5, 1.0),
     description="(s z, s + 0.1 e) with random signs s: synergy no linear mixing gives",
+    max_level=1.0,
     expect=expect("flat", "fall", "fall", "flat", "fall"))

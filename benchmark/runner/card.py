@@ -60,7 +60,7 @@ def observed_response(rows: pd.DataFrame, rising: bool = False) -> tuple[str, fl
     """
     rows = rows.sort_values("level")
     means = rows["mean"].to_numpy(dtype=float)
-    change = -float(rows["relative_drop"].iloc[0])
+    change = float(rows["relative_change"].iloc[0])
     if not np.all(np.isfinite(means)):
         return "n/a", change
     verdict = rows["verdict"].iloc[0]

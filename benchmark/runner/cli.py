@@ -227,7 +227,10 @@ def list_available() -> str:
     for name in attack_registry.names():
         spec = attack_registry.get(name)
         levels = ", ".join(f"{v:g}" for v in spec.levels)
-        lines.append(f"  {name:<12} {spec.description}\n  {'':<12} levels: {levels}")
+        limit = spec.max_level
+        reach = ("no upper limit" if limit is None else "at most the latents minus one" if callable(limit)
+                 else f"at most {limit:g}")
+        lines.append(f"  {name:<12} {spec.description}\n  {'':<12} levels: {levels} ({reach})")
     lines.append("metrics by family (* = run by default):")
     specs = [get_metric(name) for name in metric_names()]
     for family in (*FAMILIES, None):
@@ -297,6 +300,20 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
         metrics=tuple(plugin_specs.get(m, m) for m in metrics),
         seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
         quick=args.quick, encodings=encodings, metric_params=metric_params)
+
+
+def open_ended_notes(runs, bases) -> list[str]:
+    """A line for each attack swept beyond its default grid although its level has no
+    upper limit (the level scales a copy or a noise), so the run says where it goes."""
+    lines = {}
+    for key, configs in runs.items():
+        for name, config in configs.items():
+            spec = attack_registry.get(name)
+            top = max(config.levels)
+            if spec.level_limit(bases[key]) is None and top > max(spec.levels):
+                lines[name] = (f"{name}'s level has no upper limit; {top:g} goes beyond its "
+                               f"default grid (0 to {max(spec.levels):g})")
+    return list(lines.values())
 
 
 def _run_attacks(args, out, configs, base, model=None):
@@ -413,6 +430,8 @@ def run(args) -> int:
                 raise BenchmarkError(f"{paths[key]}: {exc}" if key else str(exc)) from None
 
     out = Path(args.out)
+    for line in open_ended_notes(runs, bases):
+        print(f"note: {line}", file=sys.stderr)
     if args.levels not in (None, "quick") and len(parse_levels(args.levels)) < 2:
         print("warning: a single level gives scores but no trend; the verdicts in summary.csv "
               "need at least two levels", file=sys.stderr)

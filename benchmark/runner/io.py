@@ -45,6 +45,9 @@ def atomic_write_json(path, obj) -> None:
 
 
 def atomic_write_csv(path, frame, float_format: str = "%.6g") -> None:
+    """Write ``frame`` as CSV atomically; a negative zero is written as 0, not -0."""
+    floats = frame.select_dtypes("float").columns
+    frame = frame.assign(**{c: frame[c] + 0.0 for c in floats}) if len(floats) else frame
     atomic_write_text(path, frame.to_csv(index=False, float_format=float_format, lineterminator="\n"))
 
 

@@ -17,7 +17,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from .plotting import PID_TERMS, _save, _set_level_axis, display_name, level_label, metric_order  # noqa: E402
+from .plotting import PID_TERMS, _save, display_name, metric_order, set_level_axis  # noqa: E402
 
 __all__ = ["model_attack_figure", "model_colours", "model_metrics_figure", "model_pid_factors_figure",
            "model_pid_figure", "tc_redundancy_figure"]
@@ -243,7 +243,7 @@ def model_attack_figure(table: pd.DataFrame, specs: dict, models, path):
                         lw=2, label=model, zorder=3)
                 ax.fill_between(rows["level"], rows["mean"] - half, rows["mean"] + half,
                                 color=colours[model], alpha=0.18, lw=0, zorder=2)
-            _set_level_axis(ax, panel["level"].unique(), level_label(attack).replace(" (", "\n("))
+            set_level_axis(ax, panel["level"].unique(), attack, wrap=True)
             if bounded.get(metric, False) and len(panel):
                 centre = 0.5 * (panel["mean"].max() + panel["mean"].min())
                 low, high = centre - span / 2, centre + span / 2

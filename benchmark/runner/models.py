@@ -250,7 +250,7 @@ def pid_tables(files, results, *, level: float = 0.0):
         if result is None:
             continue
         try:
-            table = pid.level_profile(result, level)
+            table = pid.level_profile(result, level, result.config.seeds[0])
         except Exception as exc:  # the cell's own failure is reported with the cells
             problems.append(f"{file.stem}: left out of the PID comparison ({type(exc).__name__}: {exc})")
             continue

@@ -135,19 +135,19 @@ def run_record(result) -> dict:
 
 
 def information_checks(result) -> dict:
-    """``{where: [breach, ...]}`` for every estimate of the sweep's UniBound cells
-    (first seed) that breaks information theory beyond its estimator's error
+    """``{where: [breach, ...]}`` for every estimate of the sweep's UniBound cells that
+    breaks information theory beyond its estimator's error
     (:func:`benchmark.information.breaches`) or holds latents that bias plain kNN
     (:func:`benchmark.information.silent_latent_warning`); ``where`` is
-    ``"level <x>"``.  Empty when every estimate passes."""
+    ``"level <x>, seed <s>"``.  Empty when every estimate passes."""
     names = result.base.space.names
     checks = {}
-    for (level, metric), known in sorted(result.details.items()):
+    for (level, seed, metric), known in sorted(result.details.items()):
         if metric == NAME and known is not None:
             info = Informations.from_dict(known)
             found = breaches(info, names) + silent_latent_warning(info)
             if found:
-                checks[f"level {level:g}"] = found
+                checks[f"level {level:g}, seed {seed}"] = found
     return checks
 
 
@@ -158,28 +158,38 @@ def _size(line: str) -> float:
 
 
 def check_lines(checks: dict) -> list:
-    """One warning line per place with breaches: how many, and the largest."""
-    lines = []
+    """One warning line per level (its seeds together) or table with breaches: how many,
+    and the largest."""
+    places = {}
     for where, found in checks.items():
+        place, _, seed = where.partition(", seed ")
+        entry = places.setdefault(place, ([], []))
+        entry[0].extend(found)
+        if seed:
+            entry[1].append(seed)
+    lines = []
+    for place, (found, seeds) in places.items():
         worst = max(found, key=_size)
-        place = where if where.startswith("level") else f"the {where} representation"
+        if not place.startswith("level"):
+            place = f"the {place} representation"
+        elif seeds:
+            place += f" (seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)})"
         lines.append(f"UniBound's informations at {place}: {len(found)} breach(es) of information "
                      f"theory or known estimator biases (all in run.json); the largest: {worst}")
     return lines
 
 
-def level_profile(result, level) -> pd.DataFrame:
-    """Per factor and term at one ``level`` (seed 0): the bounds of U, R and S, each
+def level_profile(result, level, seed) -> pd.DataFrame:
+    """Per factor and term at one ``(level, seed)``: the bounds of U, R and S, each
     maximised over latents and normalised by H(factor), as columns ``factor, term,
     lower, upper``.
 
-    The informations come from the sweep's own UniBound cell; only a level whose
-    stored cell came without them (a resumed sweep whose first seed changed) is
-    estimated here.  Raises what that estimation raises (a failed cell's error).
+    The informations come from the sweep's own UniBound cell; only a cell stored
+    without them is estimated here.  Raises what that estimation raises (a failed
+    cell's error).
     """
     config, base = result.config, result.base
-    seed = config.seeds[0]
-    known = result.details.get((float(level), NAME))
+    known = result.details.get((float(level), seed, NAME))
     if known is not None:
         tidy = profile_table(Informations.from_dict(known), base.space.names)
     else:
@@ -190,24 +200,34 @@ def level_profile(result, level) -> pd.DataFrame:
     return agg.reset_index()
 
 
+def shared_latents(info, names, share: float = 0.1) -> dict:
+    """``{factor: [other factors]}``: the factors each one shares a latent with, where a
+    latent counts for a factor when it alone carries at least ``share`` of the factor's
+    entropy (rotation pairs shape with scale; redundancy's copies mix every factor)."""
+    carries = (info.single / info.entropy[:, None]) >= share
+    together = (carries.astype(int) @ carries.T.astype(int)) > 0
+    return {name: [names[j] for j in range(len(names)) if j != k and together[k, j]]
+            for k, name in enumerate(names)}
+
+
 def profiles(result):
-    """Per factor and level: bounds of U, R and S, each maximised over latents (seed 0).
+    """Per level and seed: bounds of U, R and S per factor, each maximised over latents.
 
     The maximum over latents is how UniBound and the redundancy and synergy
-    scores aggregate before averaging over factors.  A level's informations
-    come from the sweep's own UniBound cell; only a level whose stored cell
-    came without them (a resumed sweep whose first seed changed) is estimated
-    here.  Also returns the full per-latent table of the unattacked
-    representation (None when level 0 is not in the sweep), with the
-    estimator the user asked for, and its information checks.
+    scores aggregate before averaging over factors.  A cell's informations
+    come from the sweep's own UniBound cell; only a cell stored without them
+    is estimated here.  Also returns the full per-latent table of the
+    unattacked representation (None when level 0 is not in the sweep), with
+    the estimator the user asked for, and its information checks.
 
     Returns
     -------
     profile : DataFrame or None
-        None when no level could be profiled.
+        Columns ``attack, level, seed, factor, term, lower, upper``; None when
+        no cell could be profiled.
     unattacked : DataFrame or None
     problems : list of str
-        One line per level (or the unattacked table) that could not be
+        One line per cell (or the unattacked table) that could not be
         estimated: their UniBound cells failed, and the failure is reported
         with the cells.
     unattacked_breaches : list of str
@@ -215,20 +235,27 @@ def profiles(result):
     """
     config, base = result.config, result.base
     params = config.params_of(NAME)
-    seed = config.seeds[0]
     frames, unattacked, problems, found = [], None, [], []
+    failed = {}  # one line per distinct failure, not one per cell
     for level in config.levels:
-        try:
-            agg = level_profile(result, level)
-        except Exception as exc:  # the cell's own failure is reported with the cells
-            problems.append(f"PID profile: level {level:g} left out ({type(exc).__name__}: {exc})")
-            continue
-        agg.insert(0, "level", level)
-        frames.append(agg)
+        for seed in config.seeds:
+            try:
+                agg = level_profile(result, level, seed)
+            except Exception as exc:  # the cell's own failure is reported with the cells
+                failed.setdefault(f"{type(exc).__name__}: {exc}", []).append(
+                    f"level {level:g}, seed {seed}")
+                continue
+            agg.insert(0, "seed", seed)
+            agg.insert(0, "level", level)
+            agg.insert(0, "attack", config.attack)
+            frames.append(agg)
+    for why, cells in failed.items():
+        more = f" and {len(cells) - 1} more cell(s)" if len(cells) > 1 else ""
+        problems.append(f"PID profile: {cells[0]}{more} left out ({why})")
     if "unattacked" in result.extras[NAME]:
         # the representation itself (an attack at level 0 may already append noise latents)
         try:
-            info = informations(base, metric_rng(seed, NAME), **{
+            info = informations(base, metric_rng(config.seeds[0], NAME), **{
                 **params, "estimator": result.extras[NAME]["unattacked"]})
         except Exception as exc:
             problems.append(f"pid_profile_unattacked.csv not written ({type(exc).__name__}: {exc})")
@@ -237,6 +264,15 @@ def profiles(result):
             found = breaches(info, base.space.names) + silent_latent_warning(info)
     profile = pd.concat(frames, ignore_index=True) if frames else None
     return profile, unattacked, problems, found
+
+
+def _partners(result) -> dict:
+    """:func:`shared_latents` at the sweep's top level (first seed), or {} without it."""
+    top, seed = max(result.config.levels), result.config.seeds[0]
+    known = result.details.get((float(top), seed, NAME))
+    if known is None:
+        return {}
+    return shared_latents(Informations.from_dict(known), result.base.space.names)
 
 
 def write_outputs(attack_dir, result, dataset: str, float_format: str) -> tuple[list, dict]:
@@ -256,9 +292,11 @@ def write_outputs(attack_dir, result, dataset: str, float_format: str) -> tuple[
         return problems, checks
     attack = result.config.attack
     atomic_write_csv(attack_dir / "pid_profile.csv", profile, float_format)
+    seeds = result.config.seeds
     plotting.pid_profile_figure(
         profile, attack,
-        f"PID profile under the {attack} attack ({dataset}, seed 0): bounds on the "
-        "unique, redundant and synergistic information of the factor\n(maximum over latents, "
-        "normalised by H(factor); band: lower to upper bound)", attack_dir / "pid_profile.png")
+        f"PID profile under the {attack} attack ({dataset}): bounds on the unique, redundant and "
+        "synergistic information of each factor\n(maximum over latents, normalised by H(factor); "
+        f"lines: mean over {len(seeds)} seed(s), dots: each seed)", attack_dir / "pid_profile.png",
+        partners=_partners(result))
     return problems, checks

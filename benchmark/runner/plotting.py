@@ -15,11 +15,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
+import attacks as attack_registry  # noqa: E402
+
 from ..spec import FAMILIES  # noqa: E402
+from ..validation import BenchmarkError  # noqa: E402
 from .io import atomic_savefig  # noqa: E402
 from .registry import BUILTIN_SPECS  # noqa: E402
+from .summary import format_change  # noqa: E402
 
 __all__ = ["paper_figure", "pid_profile_figure", "report_card_figure", "sensitivity_figure",
            "sensitivity_grid", "sensitivity_matrix"]
@@ -27,6 +32,8 @@ __all__ = ["paper_figure", "pid_profile_figure", "report_card_figure", "sensitiv
 # colours and styles follow the built-in listing order, so a metric looks the same in
 # every figure whatever else was run
 _BUILTIN_ORDER = [s.name for s in BUILTIN_SPECS if not s.highlight]
+#: The y axis of figures that draw each metric's headline key (named in the legend).
+HEADLINE_AXIS = "score (each metric's headline)"
 _SAVE = {"dpi": 150, "bbox_inches": "tight", "metadata": {"Software": None}}
 _SVG = {"bbox_inches": "tight", "metadata": {"Date": None, "Creator": None}}
 
@@ -128,15 +135,24 @@ def is_geometric(levels) -> bool:
     return bool(np.all(ratios >= 1.9))
 
 
-def _set_level_axis(ax, levels, label):
+def set_level_axis(ax, levels, attack: str, *, wrap: bool = False):
+    """The x axis of ``levels`` of ``attack``: in the attack's own unit where it declares
+    one (rotation: degrees), on a symlog scale when the levels double."""
+    label, factor = level_unit(attack)
     levels = sorted(set(levels))
     if is_geometric(levels):
         positive = [v for v in levels if v > 0]
         ax.set_xscale("symlog", linthresh=positive[0], linscale=0.5)
         ax.set_xticks(levels)
-        ax.set_xticklabels([_fmt_level(v) for v in levels], rotation=45, fontsize=8)
+        ax.set_xticklabels([_fmt_level(factor * v) for v in levels],
+                           rotation=0 if len(levels) <= 6 else 40, fontsize=9)
         ax.minorticks_off()
-    ax.set_xlabel(label)
+    elif factor != 1.0:  # the data stay in levels; the ticks fall on round values of the unit
+        ticks = MaxNLocator(nbins=6, steps=[1, 1.5, 3, 5, 10]).tick_values(
+            factor * levels[0], factor * levels[-1])
+        ax.set_xticks([t / factor for t in ticks if factor * levels[0] <= t <= factor * levels[-1]])
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{factor * v:g}"))
+    ax.set_xlabel(label.replace(" (", "\n(") if wrap else label)
 
 
 def _fmt_level(v: float) -> str:
@@ -146,10 +162,49 @@ def _fmt_level(v: float) -> str:
     return f"1/{inverse:g}" if float(inverse).is_integer() else f"{v:g}"
 
 
-def level_label(attack: str) -> str:
-    if attack.split("+")[0] == "rotation":
-        return "attack level (rotation angle = level x 45°)"
-    return "attack level α"
+def level_unit(attack: str) -> tuple:
+    """``(axis label, factor)`` of an attack's levels (see :attr:`attacks.AttackSpec.unit`)."""
+    try:
+        unit = attack_registry.get(attack).unit
+    except BenchmarkError:  # an attack registered in another process: plain levels
+        unit = None
+    return unit or (f"{attack} attack level α", 1.0)
+
+
+def legend_label(metric: str, specs: dict) -> str:
+    """A metric's name, with the key its curve shows when the name does not say it."""
+    name = display_name(metric, specs)
+    key = specs[metric].headline if metric in specs else None
+    if key is None or key.replace("_", "") in metric.replace("_", ""):
+        return name
+    return f"{name}: {key.replace('_', ' ')}"
+
+
+def coincident_lines(frame: pd.DataFrame, specs: dict, tolerance: float = 0.01) -> list:
+    """Groups of metrics whose mean curves lie on one another (within ``tolerance`` at
+    every level), so a figure can say which line hides which."""
+    means = frame.groupby(["metric", "level"])["score"].mean().unstack()
+    groups, seen = [], set()
+    order = metric_order(means.index, specs)
+    for i, a in enumerate(order):
+        if a in seen:
+            continue
+        same = [b for b in order[i + 1:] if b not in seen
+                and np.nanmax(np.abs(means.loc[a] - means.loc[b])) <= tolerance]
+        if same:
+            groups.append([a, *same])
+            seen.update(same)
+    return groups
+
+
+def note_coincident(ax, frame: pd.DataFrame, specs: dict):
+    """Name, inside the axes, the metrics drawn on top of one another."""
+    groups = coincident_lines(frame, specs)
+    if groups:
+        text = "\n".join(" = ".join(display_name(m, specs) for m in g) for g in groups)
+        ax.text(0.01, 0.02, f"same line: {text}" if len(groups) == 1 else f"same lines:\n{text}",
+                transform=ax.transAxes, fontsize=7, ha="left", va="bottom", color="0.25",
+                bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1.5}, zorder=10)
 
 
 def headline_frame(scores: pd.DataFrame, specs: dict) -> pd.DataFrame:
@@ -168,12 +223,14 @@ def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, specs:
         levels = np.asarray(grouped.mean().index, dtype=float)
         means = grouped.mean().to_numpy()
         bands = np.array([t_interval(v) for _, v in grouped])
-        ax.plot(levels, means, color=colours[metric], label=display_name(metric, specs),
+        ax.plot(levels, means, color=colours[metric], label=legend_label(metric, specs),
                 **metric_style(metric, styles_rank(metric), specs))
         ax.fill_between(levels, np.clip(bands[:, 0], -1e9, None), bands[:, 1],
                         color=colours[metric], alpha=0.18, lw=0, zorder=2)
-    _set_level_axis(ax, frame["level"].unique(), level_label(attack))
-    ax.set_ylabel("score")
+    set_level_axis(ax, frame["level"].unique(), attack)
+    if len(order) > 1:
+        note_coincident(ax, frame, specs)
+    ax.set_ylabel(HEADLINE_AXIS)
     if legend:
         ax.legend(fontsize=8, frameon=True, loc="best")
 
@@ -207,31 +264,31 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
         draw_sensitivity(ax, headline_frame(sweeps[name], specs), colours, name, specs,
                          legend=False)
         ax.set_title(name, fontsize=11)
-        ax.set_ylabel("score" if i % ncols == 0 else "")
+        ax.set_ylabel(HEADLINE_AXIS if i % ncols == 0 else "")
     for ax in list(axes.flat)[len(names):]:
         ax.axis("off")
     top = max(headline_frame(f, specs).groupby(["metric", "level"])["score"].mean().max()
               for f in sweeps.values())
     if top <= 1.05:  # scores on [0, 1]: a wide confidence band should not squash the curves
         axes.flat[0].set_ylim(-0.04, 1.06)
-    handles = [plt.Line2D([], [], color=colours[m], label=display_name(m, specs),
+    handles = [plt.Line2D([], [], color=colours[m], label=legend_label(m, specs),
                           **{k: v for k, v in metric_style(m, styles_rank(m), specs).items()
                              if k != "zorder"})
                for m in metric_order(all_metrics, specs)]
-    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
-               bbox_to_anchor=(0.5, -0.02), frameon=False)
-    fig.suptitle(f"How each metric responds to each entanglement attack ({dataset}; "
-                 "band: 95% CI over seeds)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+    spare = list(axes.flat)[len(names):]
+    if spare:  # the legend fills the grid's first empty panel, beside the curves
+        spare[0].legend(handles=handles, loc="center", ncol=1 + (len(handles) > 8), fontsize=9,
+                        frameon=False, title="metric (headline)")
+        fig.suptitle(f"How each metric responds to each entanglement attack ({dataset}; "
+                     "band: 95% CI over seeds)", fontsize=12)
+        fig.tight_layout(rect=(0, 0, 1, 0.96))
+    else:
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
+                   bbox_to_anchor=(0.5, -0.02), frameon=False)
+        fig.suptitle(f"How each metric responds to each entanglement attack ({dataset}; "
+                     "band: 95% CI over seeds)", fontsize=12)
+        fig.tight_layout(rect=(0, 0.05, 1, 0.96))
     _save(fig, path)
-
-
-def _percent(value: float, sign: bool = False) -> str:
-    """A relative change as a percentage; beyond 1000 % (a score that starts near 0, such
-    as a total correlation) the digits say nothing more."""
-    if abs(value) > 10:
-        return f"{'+' if sign and value > 0 else '-' if value < 0 else ''}>1000%"
-    return f"{value:+.0%}" if sign else f"{value:.0%}"
 
 
 def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
@@ -239,24 +296,24 @@ def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
     sns.set_theme(style="white")
     metrics = metric_order(table["metric"].unique(), specs, by_family=True)
     attacks_ = list(dict.fromkeys(table["attack"]))
-    values = table.pivot(index="metric", columns="attack", values="relative_drop").loc[metrics, attacks_]
+    values = table.pivot(index="metric", columns="attack", values="relative_change").loc[metrics, attacks_]
     verdicts = table.pivot(index="metric", columns="attack", values="verdict").loc[metrics, attacks_]
-    annot = values.map(lambda v: f"falls {_percent(v)}" if v >= 0 else f"rises {_percent(-v)}") \
-        + "\n" + verdicts
+    # "blind" beside a fall reads as a contradiction, and as a fault where flat is right
+    annot = values.map(format_change) + "\n" + verdicts.replace({"blind": "no clear trend"})
     # colours saturate at 100 %: a score starting near 0 (a total correlation) would
     # otherwise stretch the scale until every other cell looks white
     limit = min(1.0, max(0.25, float(np.nanmax(np.abs(values.to_numpy())))))
     fig, ax = plt.subplots(figsize=(1.5 * len(attacks_) + 2.5, 0.65 * len(metrics) + 1.8))
-    sns.heatmap(values, annot=annot, fmt="", cmap="RdBu_r", center=0, vmin=-limit, vmax=limit,
+    sns.heatmap(values, annot=annot, fmt="", cmap="RdBu", center=0, vmin=-limit, vmax=limit,
                 linewidths=0.5, ax=ax, annot_kws={"fontsize": 8},
-                cbar_kws={"label": "relative drop of the score, level 0 → top level\n"
-                                   "(positive: the score falls)"})
+                cbar_kws={"label": "relative change of the score, level 0 → top level\n"
+                                   "(negative: the score falls)"})
     ax.set_yticklabels([display_name(m, specs) for m in metrics], rotation=0)
     draw_family_bands(ax, metrics, specs)
     ax.set_xlabel("attack")
     ax.set_ylabel("metric (headline score)")
-    ax.set_title("Which metric detects which entanglement\n(red: score falls = detects; "
-                 "blue: score rises = inverted)", fontsize=10)
+    ax.set_title("Which metric detects which entanglement\n(red: the score falls, blue: it rises; "
+                 "verdict: a consistent fall of at least 10% detects the attack)", fontsize=10)
     _save(fig, path)
 
 
@@ -274,8 +331,7 @@ def report_card_figure(card: pd.DataFrame, specs: dict, path):
             if (m, a) not in grid.index:
                 continue
             row = grid.loc[(m, a)]
-            change = {"flat": "", "moves": _percent(row["relative_change"], sign=True)}.get(
-                row["observed"], _percent(abs(row["relative_change"])))
+            change = "" if row["observed"] == "flat" else format_change(row["relative_change"])
             text[i, j] = f"{row['observed']} {change}".strip()
             if row["agrees"]:
                 values[i, j] = 1.0 if row["agrees"] == "true" else 0.0
@@ -326,7 +382,7 @@ def paper_figure(scores: pd.DataFrame, specs: dict, metrics, path, dataset: str)
         ax.set_title(display_name(metric, specs), fontsize=12,
                      fontweight="bold" if specs[metric].highlight else None)
         ax.set_xlabel("α (redundancy attack)")
-    axes[0][0].set_ylabel("score")
+    axes[0][0].set_ylabel(HEADLINE_AXIS)
     fig.suptitle(f"Redundancy attack z' = (z, αUz + ε) ({dataset}; band: 95% CI over seeds; "
                  "every panel spans the same y-range)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
@@ -337,36 +393,51 @@ PID_TERMS = [("unique", "unique U", "#0072B2"), ("redundancy", "redundant R", "#
              ("synergy", "synergistic S", "#009E73")]
 
 
-def pid_profile_figure(profile: pd.DataFrame, attack: str, title: str, path):
-    """Per factor: the bounds [lower, upper] of U, R and S (max over latents) across levels."""
+def pid_profile_figure(profile: pd.DataFrame, attack: str, title: str, path, *,
+                       partners: dict | None = None):
+    """Per factor: the bounds [lower, upper] of U, R and S (max over latents) across levels.
+
+    Lines are means over seeds (lower bound solid, upper dashed), dots each seed's lower
+    bound; ``partners`` (``{factor: [factors]}``) names, in a panel's title, the factors
+    that share latents with its own."""
     sns.set_theme(style="whitegrid")
     factors = list(dict.fromkeys(profile["factor"]))
+    partners = partners or {}
     ncols = min(3, len(factors))
     nrows = int(np.ceil(len(factors) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False,
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.4 * nrows), squeeze=False,
                              sharey=True)
     for ax, factor in zip(axes.flat, factors):
         rows = profile[profile["factor"] == factor]
         for term, label, colour in PID_TERMS:
-            t = rows[rows["term"] == term].sort_values("level")
-            ax.fill_between(t["level"], t["lower"], t["upper"], color=colour, alpha=0.25, lw=0)
-            ax.plot(t["level"], t["lower"], color=colour, lw=1.8, marker="o", ms=3, label=label)
-            ax.plot(t["level"], t["upper"], color=colour, lw=1.0, ls="--")
-        _set_level_axis(ax, rows["level"].unique(), level_label(attack))
-        ax.set_title(f"factor: {factor}", fontsize=10)
+            t = rows[rows["term"] == term]
+            mean = t.groupby("level")[["lower", "upper"]].mean()
+            ax.plot(mean.index, mean["upper"], color=colour, lw=1.2, ls="--", zorder=3)
+            ax.plot(mean.index, mean["lower"], color=colour, lw=2.0, label=label, zorder=4)
+            ax.scatter(t["level"], t["lower"], color=colour, s=10, zorder=5, lw=0)
+        set_level_axis(ax, rows["level"].unique(), attack)
+        ax.set_title(_factor_title(factor, partners.get(factor), len(factors)), fontsize=10)
         ax.set_ylim(-0.03, 1.03)
     for ax in list(axes.flat)[len(factors):]:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel("bound / H(factor)")
-    handles = [plt.Line2D([], [], color=c, lw=1.8, marker="o", label=f"{lab} (lower bound)")
+    handles = [plt.Line2D([], [], color=c, lw=2.0, marker="o", ms=3, label=f"{lab}: lower bound")
                for _, lab, c in PID_TERMS]
-    handles.append(plt.Line2D([], [], color="grey", lw=1.0, ls="--", label="upper bound"))
+    handles.append(plt.Line2D([], [], color="grey", lw=1.2, ls="--", label="upper bound"))
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=9, frameon=False,
                bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     _save(fig, path)
+
+
+def _factor_title(factor: str, shared, num_factors: int) -> str:
+    if not shared:
+        return f"factor: {factor}"
+    if len(shared) == num_factors - 1 and num_factors > 2:
+        return f"factor: {factor}\n(shares latents with every other factor)"
+    return f"factor: {factor}\n(shares latents with {', '.join(shared)})"
 
 
 def _save(fig, path, vector: bool = False):

@@ -93,7 +93,9 @@ def write_attack_outputs(attack_dir, result) -> list:
     config, base, scores, timings = result.config, result.base, result.scores, result.timings
     specs = result.specs
     atomic_write_csv(attack_dir / "scores.csv", scores, _FLOAT_FORMAT)
-    atomic_write_csv(attack_dir / "timings.csv", timings, "%.3f")
+    # seconds to the millisecond, levels written as scores.csv writes them (the files join)
+    atomic_write_csv(attack_dir / "timings.csv", timings.assign(seconds=timings["seconds"].round(3)),
+                     _FLOAT_FORMAT)
     table = summary.summarise(scores, rising=_rising(specs)) if len(scores) else \
         pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
     atomic_write_csv(attack_dir / "summary.csv", table, _FLOAT_FORMAT)
@@ -140,7 +142,7 @@ def result_table(result) -> list:
         if len(mine):
             first, last = mine.iloc[0], mine.iloc[-1]
             rows.append((spec.display_name, f"{first['mean']:.3f}", f"{last['mean']:.3f}",
-                         f"{-first['relative_drop']:+.0%}".replace("+0%", "0%").replace("-0%", "0%"),
+                         summary.format_change(first["relative_change"]),
                          first["verdict"]))
     levels = sorted(result.scores["level"].unique())
     header = ("metric", f"level {levels[0]:g}", f"level {levels[-1]:g}", "change", "verdict")

@@ -104,8 +104,8 @@ class SweepResult:
     errors : list of CellError
         One per failed cell, in a fixed order.
     details : dict
-        ``{(level, metric name): by_product}`` of the first seed's cells whose
-        metric has details (see :class:`~benchmark.spec.MetricSpec`).
+        ``{(level, seed, metric name): by_product}`` of the cells whose metric has
+        details (see :class:`~benchmark.spec.MetricSpec`).
     notes : list of str
         What the sweep decided on the user's behalf.
     extras : dict
@@ -174,7 +174,7 @@ class CellWork:
 
 def run_cell(config, cell: Cell, base) -> dict:
     """Compute one cell and return ``{"scores": {key: value}, "seconds": s}``, plus the
-    metric's ``"details"`` for the first seed, which the reports draw from.
+    metric's ``"details"`` where it has them, which the reports draw from.
 
     ``config`` is a :class:`SweepConfig`, whose metric and attack are looked up in this
     process's registries, or a :class:`CellWork`, which carries them (what the executors
@@ -189,7 +189,7 @@ def run_cell(config, cell: Cell, base) -> dict:
     start = time.perf_counter()
     try:
         scores, details = metric.run(rep, metric_rng(cell.seed, metric.name), params,
-                                     quick=config.quick, details=cell.seed == config.seeds[0])
+                                     quick=config.quick, details=True)
     except BaseException as exc:  # a plugin's sys.exit() or odd exception is its failure, not the run's
         if is_signal(exc):
             raise
@@ -211,12 +211,14 @@ def one_line(text: str, limit: int = 300) -> str:
 
 
 def check_attack(config: SweepConfig, base) -> None:
-    """Build the attack at the sweep's lowest and highest level once, so an attack that
-    cannot be built there (too many latents, numbers out of range) fails in one line
-    naming the attack and level before any work."""
+    """Check the levels against the attack's range and build the attack at the sweep's
+    lowest and highest level once, so an attack that cannot be built there (too many
+    latents, numbers out of range) fails in one line naming the attack and level before
+    any work."""
     import numpy as np
 
     attack = attack_registry.get(config.attack)
+    attack.check_levels(config.levels, base)
     for level in sorted({min(config.levels), max(config.levels)}):
         try:
             with np.errstate(all="ignore"):
@@ -334,9 +336,8 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
                 store.save(cell, outcome, code[cell.metric])
     scores, timings = _tables(config, cells, results)
     errors.sort(key=lambda e: (e.level, e.seed, e.metric))  # completion order varies with --jobs
-    # stored cells are shared by every seed list, so only the first seed's details count
-    details = {(cell.level, get_metric(cell.metric).name): results[cell]["details"]
-               for cell in cells if cell.seed == config.seeds[0] and "details" in results.get(cell, {})}
+    details = {(cell.level, cell.seed, get_metric(cell.metric).name): results[cell]["details"]
+               for cell in cells if "details" in results.get(cell, {})}
     return SweepResult(config, base, scores, timings, errors, details, notes, extras)
 
 

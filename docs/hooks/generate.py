@@ -157,7 +157,7 @@ def m_span(path: str, metric: str, fmt: str | None = None) -> str:
 
 
 def change(path: str, metric: str) -> float:
-    return -float(at_level(path, metric, "first")["relative_drop"])
+    return float(at_level(path, metric, "first")["relative_change"])
 
 
 def m_change(path: str, metric: str) -> str:

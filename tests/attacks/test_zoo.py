@@ -7,6 +7,7 @@ import attacks
 from benchmark import FactorSpace, GaussianStructure, ideal
 from benchmark.information import equivalent, informations, resolve_estimator
 from benchmark.spec import EXPECTATIONS, PROPERTIES
+from benchmark.validation import BenchmarkError
 from metrics_pid import unibound
 
 LINEAR = ["mixing_noise", "cyclic", "missing", "nuisance"]
@@ -159,6 +160,26 @@ def test_grids_stay_inside_what_each_attack_can_do():
     y = base.space.sample(50, np.random.default_rng(0))
     kept = attacks.missing(base, 99.0, 0).mean(y)
     np.testing.assert_allclose(kept[:, -1], base.mean(y)[:, -1])  # one latent always stays
+
+
+@pytest.mark.parametrize("spec", attacks.SPECS, ids=lambda s: s.name)
+def test_default_grids_lie_inside_each_attacks_range(spec):
+    base = ideal(FactorSpace.named("dsprites"))
+    spec.check_levels(spec.levels, base)
+    spec.check_levels(spec.quick_levels, base)
+
+
+def test_a_level_past_the_range_is_refused_before_it_wraps_or_clamps():
+    base = ideal(FactorSpace.synthetic((3, 4, 5, 6)))
+    # rotation wraps around past 90 degrees; missing clamps to all but one latent
+    for name, limit in [("rotation", 2.0), ("xor", 1.0), ("missing", 3.0), ("cyclic", 7 / 16)]:
+        spec = attacks.get(name)
+        assert spec.level_limit(base) == limit
+        spec.check_levels((0.0, limit), base)
+        with pytest.raises(BenchmarkError, match=f"levels go from 0 to {limit:g}"):
+            spec.check_levels((0.0, limit + 0.01), base)
+    assert attacks.get("redundancy").level_limit(base) is None
+    assert attacks.get("redundancy+rotation+missing").level_limit(base) == 2.0
 
 
 def test_random_draws_are_the_same_at_every_level():

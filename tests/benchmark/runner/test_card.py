@@ -11,9 +11,9 @@ from benchmark.spec import MetricSpec
 
 def rows(means, stds, n=3, verdict="blind", first=None):
     first = means[0] if first is None else first
-    drop = (first - means[-1]) / abs(first) if first else 0.0
+    change = (means[-1] - first) / abs(first) if first else 0.0
     return pd.DataFrame({"level": range(len(means)), "mean": means, "std": stds, "n_seeds": n,
-                         "relative_drop": drop, "verdict": verdict})
+                         "relative_change": change, "verdict": verdict})
 
 
 def test_observed_flat_is_within_the_metric_s_own_noise():

@@ -82,11 +82,22 @@ def test_script_entry_point_and_list():
     (["--attack", "warp", "--levels", "0,1e6"], "attack 'warp' at level 1e+06"),
     (["--attack", "noise," + "+".join(["duplicate"] * 9), "--quick"], "makes 1280 latents"),
     (["--attack", "noise", "--levels", "0:1:1000", "--seeds", "10000"], "cells per metric; at most"),
+    # levels past an attack's range would wrap around (225 degrees) or clamp silently
+    (["--attack", "rotation", "--levels", "0,5"], "attack 'rotation': levels go from 0 to 2"),
+    (["--attack", "missing", "--levels", "0,10"], "attack 'missing': levels go from 0 to 4"),
+    (["--attack", "rotation+redundancy", "--levels", "0,3"], "levels go from 0 to 2"),
 ])
 def test_bad_input_gets_one_clear_line(run_cli, args, message, tmp_path, capsys):
     assert run_cli(*args, "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
+
+
+def test_levels_past_an_open_ended_grid_are_announced(run_cli, tmp_path, capsys):
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "1",
+                   "--levels", "0,100", "--out", str(tmp_path)) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first == "note: noise's level has no upper limit; 100 goes beyond its default grid (0 to 4)"
 
 
 def test_a_file_as_out_is_named_as_such(run_cli, tmp_path, capsys):
@@ -253,10 +264,13 @@ def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(ru
                    "--param", "unibound.estimator=knn",
                    "--out", str(out)) == 0
     err = capsys.readouterr().err
-    assert "UniBound's informations at level 1: " in err and "breach(es) of information theory" in err
+    # one line for the level, its three seeds together; run.json has each seed's
+    assert "UniBound's informations at level 1 (seeds 0, 1, 2): " in err
+    assert "breach(es) of information theory" in err and err.count("informations at level") == 1
     checks = json.loads((out / "duplicate" / "run.json").read_text())["information_checks"]
-    (lines,) = checks.values()
-    assert all("(knn estimator" in line for line in lines) and any(" exceeds " in line for line in lines)
+    assert sorted(checks) == ["level 1, seed 0", "level 1, seed 1", "level 1, seed 2"]
+    for lines in checks.values():
+        assert all("(knn estimator" in line for line in lines) and any(" exceeds " in line for line in lines)
     # the exact estimator on the same attack passes every check
     assert run_cli("--attack", "duplicate", "--levels", "1", "--metrics", "unibound", "--quick",
                    "--out", str(out / "exact")) == 0
@@ -275,7 +289,7 @@ def test_a_run_ends_with_its_results_and_the_figure_to_open(run_cli, tmp_path, c
     assert (name, verdict) == ("MIG", row["verdict"].iloc[0]) == ("MIG", "detects")
     assert float(first) == pytest.approx(row["mean"].iloc[0], abs=5e-4)
     assert float(last) == pytest.approx(row["mean"].iloc[-1], abs=5e-4)
-    assert change == f"{-row['relative_drop'].iloc[0]:+.0%}" and change.startswith("-")
+    assert change == f"{row['relative_change'].iloc[0]:+.0%}" and change.startswith("-")
     assert out[-1].strip() == f"open first: {tmp_path}/noise/sensitivity.png"
     assert run_cli(*args, "--out", str(tmp_path / "again"), "--quiet") == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("noise: wrote")

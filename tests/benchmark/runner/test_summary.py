@@ -22,7 +22,8 @@ def test_statistics_by_hand():
     np.testing.assert_allclose(table["mean"], [0.9, 0.6, 0.3])
     np.testing.assert_allclose(table["std"], [np.sqrt(0.02), 0.0, np.sqrt(0.02)])
     row = table.iloc[0]
-    assert row["drop"] == pytest.approx(0.6) and row.relative_drop == pytest.approx(0.6 / 0.9)
+    # one convention everywhere: the change is signed, negative when the score falls
+    assert row["change"] == pytest.approx(-0.6) and row.relative_change == pytest.approx(-0.6 / 0.9)
     # Pearson on ranks: level ranks 1.5,3.5,5.5 (twice), score ranks 6,3.5,1,5,3.5,2;
     # deviations (-2,0,2,-2,0,2) and (2.5,0,-2.5,1.5,0,-1.5): rho = -16 / sqrt(16 * 17)
     assert row.spearman_rho == pytest.approx(-16 / np.sqrt(16 * 17))
@@ -53,12 +54,25 @@ def test_strictly_falling_scores_with_a_large_drop_are_detected(values):
     table = summary.summarise(frame(list(range(len(scores))), [scores]))
     rel = (scores[0] - scores[-1]) / scores[0]
     assert table.spearman_rho.iloc[0] == pytest.approx(-1.0)
-    assert table.verdict.iloc[0] == ("detects" if rel >= summary.DROP_THRESHOLD else "blind")
+    assert table.verdict.iloc[0] == ("detects" if rel >= summary.CHANGE_THRESHOLD else "blind")
     mirrored = summary.summarise(frame(list(range(len(scores))), [scores[::-1]]))
     assert mirrored.verdict.iloc[0] in ("inverted", "blind")
 
 
-def test_relative_change_edge_cases():
-    assert summary.relative_change(0.0, 0.0) == 0.0
-    assert summary.relative_change(0.0, 0.5) == -1.0
-    assert summary.relative_change(-0.5, -1.0) == pytest.approx(1.0)
+@pytest.mark.parametrize("first, last, change", [
+    (1.0, 0.25, -0.75), (0.5, 0.75, 0.5), (-0.5, -1.0, -1.0), (2.0, 2.0, 0.0),
+    (0.0, 0.3, 1.0),    # a rise from 0 is a rise (+100% of where it ends)
+    (0.0, -0.3, -1.0), (0.3, 0.0, -1.0), (0.0, 0.0, 0.0),
+])
+def test_relative_change_is_signed_and_a_rise_from_zero_rises(first, last, change):
+    assert summary.relative_change(first, last) == change
+
+
+def test_no_negative_zero_reaches_a_csv(tmp_path):
+    from benchmark.runner.io import atomic_write_csv
+
+    table = summary.summarise(frame([0, 1], [[0.5, 0.5], [0.5, 0.5]]))
+    atomic_write_csv(tmp_path / "s.csv", table.assign(mean=-0.0))
+    text = (tmp_path / "s.csv").read_text()
+    assert ",-0," not in text and ",-0\n" not in text
+    assert summary.format_change(-0.001) == "0%" == summary.format_change(0.0)

@@ -12,6 +12,7 @@ import pytest
 import attacks
 from benchmark import BenchmarkError, FactorSpace, ideal
 from benchmark.encodings import from_arrays, load_encodings
+from benchmark.information import Informations
 from benchmark.runner import SweepConfig, get_metric, pid, run_sweep, sweep
 from benchmark.spec import MetricSpec
 from make_encodings import vae_like_encodings
@@ -63,16 +64,17 @@ def test_interrupted_sweep_resumes_where_it_stopped(run_cli, tmp_path, monkeypat
 
 
 def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
-    # UniBound's cells of the first seed hand their raw informations to the PID profile
-    # figure, which then estimates only the unattacked representation; the result is
-    # identical to estimating every level again
+    # UniBound's cells hand their raw informations to the PID profile figure, which then
+    # estimates only the unattacked representation; the result is identical to
+    # estimating every cell again
     config = SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0), metrics=("unibound",),
                          seeds=(3, 4), quick=True)
     result = run_sweep(config, progress=False)
     details, scores = result.details, result.scores
     assert not result.errors
-    assert sorted(details) == [(0.0, "unibound"), (0.5, "unibound"), (1.0, "unibound")]
-    assert details[0.5, "unibound"]["estimator"] == "exact"
+    assert sorted(details) == [(level, seed, "unibound") for level in (0.0, 0.5, 1.0)
+                               for seed in (3, 4)]
+    assert details[0.5, 4, "unibound"]["estimator"] == "exact"
     calls = []
     for name in ("pid_profile", "informations"):  # every estimation the profiles make
         original = getattr(pid, name)
@@ -81,15 +83,24 @@ def test_pid_profile_reuses_the_sweeps_informations(tmp_path, monkeypatch):
     reused, unattacked, problems, found = pid.profiles(result)
     assert calls == [result.base] and problems == [] == found  # the unattacked profile only
     recomputed, _, _, _ = pid.profiles(dataclasses.replace(result, details={}))
-    assert len(calls) == 5
+    assert len(calls) == 1 + 1 + 6  # the unattacked profile twice, every cell once
+    assert list(reused.columns) == ["attack", "level", "seed", "factor", "term", "lower", "upper"]
+    assert set(reused.seed) == {3, 4} and set(reused.attack) == {"rotation"}
     pd.testing.assert_frame_equal(reused, recomputed)
     # and the scores of those cells are the metric's own
-    first = scores[(scores.seed == 3) & (scores.key == "unibound")].set_index("level")["score"]
-    assert first[1.0] == pytest.approx(float(recomputed.query(
-        "level == 1.0 and term == 'unique'").groupby("factor")["lower"].max().mean()), abs=1e-12)
+    for seed in (3, 4):
+        mine = scores[(scores.seed == seed) & (scores.key == "unibound")].set_index("level")["score"]
+        assert mine[1.0] == pytest.approx(float(recomputed.query(
+            f"level == 1.0 and seed == {seed} and term == 'unique'").groupby("factor")["lower"]
+            .max().mean()), abs=1e-12)
+    # rotation pairs latents (0, 1) and (2, 3): shape and scale share theirs
+    partners = pid.shared_latents(Informations.from_dict(details[1.0, 3, "unibound"]),
+                                  result.base.space.names)
+    assert partners == {"shape": ["scale"], "scale": ["shape"], "orientation": ["pos_x"],
+                        "pos_x": ["orientation"], "pos_y": []}
 
 
-def test_details_come_only_from_the_registered_metric_and_the_first_seed(tmp_path):
+def test_details_come_only_from_the_registered_metric(tmp_path):
     unibound = get_metric("unibound")
     rep = ideal(FactorSpace.synthetic([3, 4]))
 
@@ -105,15 +116,15 @@ def test_details_come_only_from_the_registered_metric_and_the_first_seed(tmp_pat
     # a metric parameter may be called "details"
     spec = MetricSpec("d", lambda rep, rng, details=False: float(details), "d")
     assert spec.run(rep, None, {"details": True}, details=True) == ({"d": 1.0}, None)
-    # stored cells serve every seed list; details must still be the first seed's
+    # stored cells serve every seed list, details included
     config = SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("unibound",),
                          seeds=(1, 2), quick=True)
     details = run_sweep(config, out_dir=tmp_path, progress=False).details
-    assert sorted(details) == [(0.0, "unibound"), (1.0, "unibound")]
+    assert sorted(details) == [(0.0, 1, "unibound"), (0.0, 2, "unibound"), (1.0, 1, "unibound"),
+                               (1.0, 2, "unibound")]
     swapped = SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("unibound",),
                           seeds=(2, 1), quick=True)
-    details = run_sweep(swapped, out_dir=tmp_path, resume=True, progress=False).details
-    assert details == {}  # seed 2's stored cells were not first: no details, recomputed later
+    assert run_sweep(swapped, out_dir=tmp_path, resume=True, progress=False).details == details
 
 
 @pytest.mark.slow
@@ -224,7 +235,7 @@ def test_a_failing_unibound_leaves_the_other_results_and_attacks(run_cli, tmp_pa
                    "--seeds", "1", "--out", str(out)) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and "k must be an integer >= 1" in err
-    assert "warning: noise: PID profile: level 0 left out" in err
+    assert "warning: noise: PID profile: level 0, seed 0 and 3 more cell(s) left out" in err
     for attack in ("noise", "duplicate"):
         scores = pd.read_csv(out / attack / "scores.csv")
         assert set(scores.metric) == {"mig"}
