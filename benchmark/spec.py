@@ -125,6 +125,11 @@ class MetricSpec:
         return normalise_result(self.name, self.headline, out), extra
 
 
+class HeadlineError(BenchmarkError):
+    """A metric's dict result lacks its headline key: the same on every cell, so a sweep
+    stops at the first one instead of failing them all."""
+
+
 def normalise_result(name: str, headline: str, out) -> dict:
     """Turn a metric's return value into ``{key: float}`` or raise a clear error."""
     if isinstance(out, numbers.Real) and not isinstance(out, bool):
@@ -143,5 +148,9 @@ def normalise_result(name: str, headline: str, out) -> dict:
             raise BenchmarkError(f"metric {name!r} returned {value} for key {key!r}")
         result[str(key)] = float(value)
     if headline not in result:
-        raise BenchmarkError(f"metric {name!r} did not return its headline key {headline!r}")
+        keys = ", ".join(repr(k) for k in result)
+        raise HeadlineError(
+            f"metric {name!r} returned the keys {keys} but not its headline {headline!r}: return "
+            f"a float, or name the key its curves draw (e.g. {name}.headline = {next(iter(result))!r} "
+            "beside the function)")
     return result

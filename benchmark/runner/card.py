@@ -11,8 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["CARD_COLUMNS", "FLAT_TOLERANCE", "expected_response", "observed_response",
-           "report_card", "tally"]
+from ..spec import PROPERTIES
+
+__all__ = ["CARD_COLUMNS", "FLAT_TOLERANCE", "expected_response", "no_expectation",
+           "observed_response", "report_card", "tally"]
 
 CARD_COLUMNS = ["metric", "attack", "target", "expected", "observed", "relative_change", "agrees"]
 
@@ -99,12 +101,24 @@ def report_card(summaries: dict, metric_specs: dict, attack_specs: dict) -> pd.D
 
 
 def tally(card: pd.DataFrame, metric_specs: dict) -> list[str]:
-    """One line per metric: ``UniBound answers 12 of 14 attacks as expected``."""
+    """One line per metric: ``UniBound answers 12 of 14 attacks as expected``, or why no
+    attack of the run holds it to an expectation."""
     lines = []
     for metric, spec in metric_specs.items():
-        judged = card[(card["metric"] == metric) & (card["agrees"] != "")]
+        mine = card[card["metric"] == metric]
+        judged = mine[mine["agrees"] != ""]
         if judged.empty:
+            if len(mine):
+                lines.append(f"{spec.display_name}: {no_expectation(spec)}")
             continue
         right = int((judged["agrees"] == "true").sum())
         lines.append(f"{spec.display_name} answers {right} of {len(judged)} attacks as expected")
     return lines
+
+
+def no_expectation(spec) -> str:
+    """Why a metric is held to no expectation under a run's attacks, in words."""
+    if spec.target is None:
+        return ("no expectation under these attacks: it names no target property (set "
+                f"{spec.name}.target to one of {', '.join(PROPERTIES)})")
+    return "no expectation under these attacks"

@@ -247,12 +247,13 @@ class Cell:
 class CellError(Exception):
     """A metric failed on one cell; the message names the metric, level and seed."""
 
-    def __init__(self, metric: str, level: float, seed: int, detail: str):
+    def __init__(self, metric: str, level: float, seed: int, detail: str, stop: bool = False):
         super().__init__(f"metric {metric!r} failed at level {level:g}, seed {seed}: {detail}")
         self.metric, self.level, self.seed, self.detail = metric, level, seed, detail
+        self.stop = stop  # the same failure awaits every other cell: the sweep stops
 
     def __reduce__(self):  # keep the fields when a worker process sends the error back
-        return (CellError, (self.metric, self.level, self.seed, self.detail))
+        return (CellError, (self.metric, self.level, self.seed, self.detail, self.stop))
 
 
 class CellStore:

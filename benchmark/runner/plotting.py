@@ -46,8 +46,18 @@ def _highlighted(specs: dict) -> list:
     return [name for name, spec in specs.items() if spec.highlight]
 
 
+def is_users(metric: str, specs: dict) -> bool:
+    """A metric the user brought (a plugin, an entry point, one registered in a script)."""
+    return metric not in _BUILTIN_ORDER and not (metric in specs and specs[metric].highlight)
+
+
+#: The user's metrics stand out from the built-ins' colourblind palette: strong hues
+#: none of the built-ins use.
+_USER_COLOURS = ["#D81B60", "#5E35B1", "#00897B", "#F4511E", "#3949AB"]
+
+
 def metric_colours(metrics, specs: dict) -> dict:
-    """A colour per metric, stable across figures: built-ins fixed, plugins by name."""
+    """A colour per metric, stable across figures: built-ins fixed, the user's by name."""
     palette = (sns.color_palette("colorblind", 10) + sns.color_palette("dark", 10)
                + sns.color_palette("pastel", 10))
     colours = {name: (0.0, 0.0, 0.0) for name in _highlighted(specs)}
@@ -55,7 +65,7 @@ def metric_colours(metrics, specs: dict) -> dict:
         colours[name] = palette[i % len(palette)]
     extra = sorted(m for m in set(metrics) if m not in colours)
     for i, name in enumerate(extra):
-        colours[name] = palette[(len(_BUILTIN_ORDER) + i) % len(palette)]
+        colours[name] = _USER_COLOURS[i % len(_USER_COLOURS)]
     return colours
 
 
@@ -69,6 +79,8 @@ def metric_style(metric: str, rank: int, specs: dict) -> dict:
     patterns, with markers shrinking in drawing order so lines that coincide stay visible."""
     if metric in specs and specs[metric].highlight:
         return {"lw": 3.2, "marker": "o", "ms": 6, "zorder": 6}
+    if is_users(metric, specs):  # the metric being compared: thick, on top of every other
+        return {"lw": 3.0, "marker": "*", "ms": 12, "zorder": 7}
     style = {"lw": max(2.6 - 0.25 * rank, 1.0), "marker": _MARKERS[rank % len(_MARKERS)],
              "ms": max(8.5 - 1.0 * rank, 3.5), "zorder": 3 + 0.01 * rank}
     dashes = _DASHES[rank % len(_DASHES)]
@@ -78,12 +90,13 @@ def metric_style(metric: str, rank: int, specs: dict) -> dict:
 
 
 def metric_order(metrics, specs: dict, *, by_family: bool = False) -> list:
-    """Metrics in their fixed order (the highlighted one, built-ins, plugins by name);
+    """Metrics in their fixed order (the highlighted one, the user's by name, built-ins);
     ``by_family`` groups them by family first (intervention, predictor, information,
     then metrics without one)."""
-    known = _highlighted(specs) + _BUILTIN_ORDER
     present = set(metrics)
-    order = [m for m in known if m in present] + sorted(present - set(known))
+    users = sorted(m for m in present if is_users(m, specs))
+    order = [m for m in _highlighted(specs) if m in present] + users + \
+        [m for m in _BUILTIN_ORDER if m in present]
     if by_family:
         rank = {family: i for i, family in enumerate(FAMILIES)}
         order.sort(key=lambda m: rank.get(_family(m, specs), len(FAMILIES)))
@@ -340,8 +353,9 @@ def report_card_figure(card: pd.DataFrame, specs: dict, path):
     for i, m in enumerate(metrics):
         judged = ~np.isnan(values[i])
         target = specs[m].target if m in specs and specs[m].target else "no target"
-        labels.append(f"{display_name(m, specs)} ({target})\n"
-                      f"{int(np.nansum(values[i]))} of {int(judged.sum())} as expected")
+        labels.append(f"{display_name(m, specs)} ({target})\n" + (
+            f"{int(np.nansum(values[i]))} of {int(judged.sum())} as expected" if judged.any()
+            else "no expectation here"))
     fig, ax = plt.subplots(figsize=(1.35 * len(attacks_) + 3.2, 0.72 * len(metrics) + 2.0))
     ax.imshow(np.ones_like(values), cmap=ListedColormap(["#eeeeee"]), aspect="auto")
     ax.imshow(values, cmap=ListedColormap(["#f4a6a6", "#a8dcb0"]), vmin=0, vmax=1, aspect="auto")

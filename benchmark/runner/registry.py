@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 import warnings
+from dataclasses import replace
 
 import metrics_baseline
 import metrics_pid
@@ -22,7 +23,7 @@ from .portable import remember_module
 from .signals import is_signal
 
 __all__ = ["ENTRY_POINT_GROUP", "BUILTIN_SPECS", "default_metric_names", "get_metric",
-           "load_entry_points", "load_plugin", "metric_names", "register_metric",
+           "load_entry_points", "load_plugin", "metric_name", "metric_names", "register_metric",
            "unregister_metric"]
 
 ENTRY_POINT_GROUP = "entanglement_bench.metrics"
@@ -63,6 +64,37 @@ def register_metric(name: str, headline: str | None = None, *, default: bool = F
         return func
 
     return decorate
+
+
+def metric_name(metric) -> str:
+    """The registry name of ``metric``: a name or plugin text as it is, or a
+    :class:`~benchmark.spec.MetricSpec` or plain function, registered on first sight.
+
+    A function is named and described by its attributes, as a plugin file's is (see
+    :func:`load_plugin`), so Python code compares a function without registering it.
+    """
+    if isinstance(metric, str):
+        return get_metric(metric).name
+    if not isinstance(metric, MetricSpec):
+        if not callable(metric):
+            raise BenchmarkError(f"metrics: expected a name, a MetricSpec or a function, got "
+                                 f"{type(metric).__name__}")
+        for registered in _METRICS.values():
+            if registered.func is metric:
+                return registered.name
+        name = getattr(metric, "metric_name", getattr(metric, "__name__", "metric"))
+        metric = MetricSpec(name, metric, getattr(metric, "headline", name),
+                            target=getattr(metric, "target", None),
+                            family=getattr(metric, "family", None),
+                            source=getattr(metric, "__module__", None) or "unknown")
+    elif metric.source == "builtin" and metric not in BUILTIN_SPECS:  # the default: a user's spec
+        metric = replace(metric, source=getattr(metric.func, "__module__", None) or "unknown")
+    known = _METRICS.get(metric.name)
+    if known is not None and known.func is not metric.func:
+        raise BenchmarkError(f"metrics: {metric.name!r} is already the name of another metric; "
+                             "give the function a metric_name attribute")
+    _METRICS.setdefault(metric.name, metric)
+    return metric.name
 
 
 def _load_entry_points():

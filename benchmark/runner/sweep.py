@@ -25,11 +25,12 @@ import attacks as attack_registry
 from ..encodings import load_encodings
 from ..factors import FactorSpace
 from ..representations import ideal
+from ..spec import HeadlineError
 from ..validation import BenchmarkError
 from .cells import Cell, CellError, CellStore, code_digest
 from .executors import dask_map, local_map
 from .portable import Portable, send_problems
-from .registry import get_metric
+from .registry import get_metric, metric_name
 from .seeding import attack_rng, metric_rng
 from .signals import is_signal
 
@@ -50,8 +51,11 @@ class SweepConfig:
     attack : str
         Registered attack name, or several joined by ``+``.
     levels : tuple of float
-    metrics : tuple of str
-        Registered names or plugin specs (``file.py:func``, ``module:func``).
+    metrics : tuple
+        Registered names, plugin specs (``file.py:func``, ``module:func``),
+        :class:`~benchmark.spec.MetricSpec` objects or plain functions ``func(rep, rng)``;
+        specs and functions are registered under their names (see
+        :func:`~.registry.metric_name`) and the tuple keeps names and plugin specs.
     seeds : tuple of int
     dataset : str
         Built-in factor space (ignored when ``encodings`` is given).
@@ -74,6 +78,9 @@ class SweepConfig:
     quick: bool = False
     encodings: str | None = None
     metric_params: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.metrics = tuple(m if isinstance(m, str) else metric_name(m) for m in self.metrics)
 
     def fingerprint(self) -> str:
         """Hash of everything that changes a cell's value (used by ``--resume``)."""
@@ -195,9 +202,12 @@ def run_cell(config, cell: Cell, base) -> dict:
             raise
         if isinstance(exc, KeyboardInterrupt):
             detail = "KeyboardInterrupt raised by the metric itself (no Ctrl-C was pressed)"
+        elif isinstance(exc, BenchmarkError):  # a refusal of ours already says what and why
+            detail = one_line(str(exc))
         else:
             detail = f"{type(exc).__name__}: {one_line(str(exc))}"
-        raise CellError(metric.name, cell.level, cell.seed, detail) from None
+        raise CellError(metric.name, cell.level, cell.seed, detail,
+                        stop=isinstance(exc, HeadlineError)) from None
     result = {"scores": scores, "seconds": time.perf_counter() - start}
     if details is not None:
         result["details"] = details
@@ -329,6 +339,9 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         for cell, outcome in stream:
             bar.update(1)
             if isinstance(outcome, Exception):
+                if getattr(outcome, "stop", False):  # e.g. a plugin's missing headline: every cell would fail
+                    raise BenchmarkError(f"{outcome.detail} (found at level {outcome.level:g}, "
+                                         f"seed {outcome.seed}; the sweep stopped there)")
                 errors.append(outcome)
                 continue
             results[cell] = outcome

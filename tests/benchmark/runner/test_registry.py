@@ -186,3 +186,44 @@ def test_a_plugin_cannot_end_the_run_by_exiting(run_cli, tmp_path, capsys, body,
     else:  # the plugin's cells fail, the built-in metric's results are written
         assert code == 1
         assert set(pd.read_csv(out / "noise/scores.csv").metric) == {"mig"}
+
+
+def test_a_dict_without_its_headline_stops_the_sweep_at_once_with_the_fix(run_cli, tmp_path, capsys):
+    body = "def my_corr(rep, rng):\n    return {'a': 0.5, 'b': 0.25}\n"
+    plugin = write_plugin(tmp_path, body, name="no_headline.py")
+    code = run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "2",
+                   "--metric", f"{plugin}:my_corr", "--out", str(tmp_path / "out"))
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and line.startswith("error: metric 'my_corr' returned the keys 'a', 'b' but "
+                                         "not its headline 'my_corr'")
+    assert "my_corr.headline = 'a'" in line and "the sweep stopped there" in line
+
+
+def scaled_latent_range(rep, rng):
+    """A function compared from Python without registering it."""
+    y = rep.space.sample(200, rng)
+    return float(np.ptp(rep.encode(y, rng)[:, 0]) / 10)
+
+
+def test_sweep_config_takes_functions_and_specs(tmp_path):
+    from benchmark.runner import SweepConfig, run_sweep
+    from benchmark.spec import MetricSpec
+
+    spec = MetricSpec("halved_mig", lambda rep, rng: get_metric("mig").func(rep, rng, num_samples=500)
+                      ["mig"] / 2, "halved_mig")
+    try:
+        config = SweepConfig(attack="noise", levels=(0.0, 1.0), seeds=(0,), quick=True,
+                             metrics=("mig", scaled_latent_range, spec))
+        assert config.metrics == ("mig", "scaled_latent_range", "halved_mig")
+        # the same function again is the same metric, not a clash
+        assert SweepConfig(attack="noise", levels=(0.0,), metrics=(scaled_latent_range,)).metrics \
+            == ("scaled_latent_range",)
+        result = run_sweep(config, progress=False)
+        assert not result.errors
+        assert set(result.scores.metric) == {"mig", "scaled_latent_range", "halved_mig"}
+        with pytest.raises(BenchmarkError, match="already the name of another metric"):
+            SweepConfig(attack="noise", levels=(0.0,),
+                        metrics=(MetricSpec("halved_mig", lambda rep, rng: 0.0, "halved_mig"),))
+    finally:
+        registry.unregister_metric("scaled_latent_range")
+        registry.unregister_metric("halved_mig")
