@@ -7,6 +7,7 @@ import json
 import signal
 import sys
 import threading
+from dataclasses import asdict
 from pathlib import Path
 
 import attacks as attack_registry
@@ -26,18 +27,22 @@ __all__ = ["build_parser", "main", "parse_levels", "parse_param"]
 
 EPILOG = r"""examples:
   python run_protocol.py --attack rotation            sweep one attack, write results/rotation/
-  python run_protocol.py --attack all --quick         every attack, small samples (seconds)
+  python run_protocol.py --attack all --quick         every attack, small samples
   python run_protocol.py --attack redundancy --levels 0,0.5,1,1.5,2   the paper's grid
   python run_protocol.py --attack noise --metric my_metric.py:score   add your own metric
-  python run_protocol.py --attack all --encodings model.npz           your own model's codes
+  python run_protocol.py --attack all --encodings model.npz           your model: results/model/
   python run_protocol.py --attack redundancy --encodings models/      several models, compared
+
+Outputs: OUT/<attack>/ for the data set's sweeps (a composition a+b in OUT/a_then_b/),
+OUT/<stem>/<attack>/ for the sweeps of an encodings file <stem>.npz. A run rewrites a
+folder holding the same configuration, and refuses one holding another unless --force.
 
 --encodings takes files and directories (a directory: every *.npz in it, sorted). A file
 named <model>_s<seed>.npz (stem matching ^(.+)_s(\d+)$) is seed <seed> of model <model>,
 e.g. betavae_s0.npz and betavae_s1.npz are two seeds of betavae; any other name is a model
-of its own, seed 0. With several files, each one's outputs go to OUT/<stem>/ and the
-models are compared in OUT/model_metrics.png, model_pid.png, model_pid_factors.png,
-attacked.png and tc_vs_redundancy.png (each with a .csv of what it draws).
+of its own, seed 0. With several files, the models are compared in OUT/model_metrics.png,
+model_pid.png, model_pid_factors.png, attacked.png and tc_vs_redundancy.png (each with a
+.csv of what it draws).
 """
 
 
@@ -209,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
+    p.add_argument("--force", action="store_true",
+                   help="replace the outputs of a sweep of another configuration in --out")
     p.add_argument("--jobs", type=int, default=None,
                    help=f"worker processes (default: one per usable core, {usable_cores()} here; "
                         f"at most {MAX_JOBS})")
@@ -302,6 +309,48 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
         quick=args.quick, encodings=encodings, metric_params=metric_params)
 
 
+def attack_folder(out: Path, attack: str) -> Path:
+    """Where a sweep of ``attack`` writes: ``OUT/<attack>``, a composition ``a+b`` in
+    ``OUT/a_then_b``."""
+    return out / attack.replace("+", "_then_")
+
+
+def recorded_config(config) -> dict:
+    """A sweep's configuration as ``run.json`` records it, the encodings by file name (a
+    model's folder is named after its file already)."""
+    record = json.loads(json.dumps(asdict(config), default=str))
+    if record.get("encodings"):
+        record["encodings"] = Path(record["encodings"]).name
+    return record
+
+
+def check_replacements(folders: dict, force: bool) -> list[str]:
+    """Refuse to write over the outputs of a sweep of another configuration.
+
+    ``folders`` maps each attack folder of the run to its :class:`SweepConfig`.  A
+    folder whose ``run.json`` records the same configuration is simply rewritten (a
+    rerun); one that records another is refused in one line naming what differs,
+    unless ``force``, when that line becomes a note.  Returns the notes."""
+    notes = []
+    for folder, config in folders.items():
+        try:
+            old = json.loads((folder / "run.json").read_text())["config"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # nothing there, or not a run of ours: nothing to protect
+        new = recorded_config(config)
+        if isinstance(old, dict) and old.get("encodings"):
+            old["encodings"] = Path(str(old["encodings"])).name
+        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+        if not differ:
+            continue
+        what = f"a sweep of another configuration (it differs in {', '.join(differ)})"
+        if not force:
+            raise BenchmarkError(f"{folder}/ holds {what}: give this run another --out, or add "
+                                 "--force to replace it")
+        notes.append(f"replacing {folder}/, which held {what}")
+    return notes
+
+
 def open_ended_notes(runs, bases) -> list[str]:
     """A line for each attack swept beyond its default grid although its level has no
     upper limit (the level scales a copy or a noise), so the run says where it goes."""
@@ -325,7 +374,7 @@ def _run_attacks(args, out, configs, base, model=None):
     who = f"{model}: " if model else ""
     for name, config in configs.items():
         spec = attack_registry.get(name)
-        attack_dir = out / spec.name.replace("+", "_then_")
+        attack_dir = attack_folder(out, spec.name)
         result = run_sweep(
             config, base=base, out_dir=attack_dir, resume=args.resume, jobs=args.jobs,
             executor=args.executor, scheduler=args.scheduler, progress=not args.no_progress,
@@ -437,6 +486,14 @@ def run(args) -> int:
               "need at least two levels", file=sys.stderr)
     if out.exists() and not out.is_dir():
         raise BenchmarkError(f"--out {out}: is a file, not a folder; name a folder for the results")
+    # a model's sweeps go to OUT/<model>/, so they never land on the data set's own
+    places = {key: out / key if key else out for key in runs}
+    if len(files) == 1:
+        places = {None: out / files[0].stem}
+    folders = {attack_folder(places[key], name): config
+               for key, configs in runs.items() for name, config in configs.items()}
+    for line in check_replacements(folders, args.force):
+        print(f"note: {line}", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -452,7 +509,7 @@ def run(args) -> int:
             _compare_models(out, files, results, bases)
             sweeps = {(stem, a): r for stem, by_attack in results.items() for a, r in by_attack.items()}
         else:
-            failures, sweeps = _run_attacks(args, out, runs[None], bases[None])
+            failures, sweeps = _run_attacks(args, places[None], runs[None], bases[None])
     if failures:
         written = sum(len(r.scores) for r in sweeps.values())
         rest = "the other results were written" if written else "no result could be written"

@@ -29,14 +29,14 @@ from ..spec import HeadlineError
 from ..validation import BenchmarkError
 from .cells import Cell, CellError, CellStore, code_digest
 from .executors import dask_map, local_map
+from .pace import Pace, probes_first
 from .portable import Portable, send_problems
 from .registry import get_metric, metric_name
 from .seeding import attack_rng, metric_rng
 from .signals import is_signal
 
 __all__ = ["SCORE_COLUMNS", "TIMING_COLUMNS", "CellWork", "SweepConfig", "SweepResult",
-           "base_representation", "check_attack", "cells_of", "duration_note", "estimated_seconds",
-           "run_cell", "run_sweep"]
+           "base_representation", "check_attack", "cells_of", "run_cell", "run_sweep"]
 
 SCORE_COLUMNS = ["attack", "level", "seed", "metric", "key", "score"]
 TIMING_COLUMNS = ["attack", "level", "seed", "metric", "seconds"]
@@ -317,9 +317,12 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         if on_note is not None:
             on_note(note)
 
-    def announce(workers):  # beside the progress bar, whose ETA then takes over
-        if on_note is not None and todo and progress:
-            on_note(duration_note(config, todo, workers))
+    todo, probes = probes_first(todo, config.levels, config.seeds[0])
+    pace = Pace(todo, probes)
+    workers = [max(1, min(jobs, len(todo)))]
+
+    def announce(threads):  # a Dask cluster says how many threads it has once connected
+        workers[0] = max(1, min(threads, len(todo)))
     errors = []
     # a plugin runs in a worker process even with jobs=1: one that ends its process
     # (os._exit, a crash in native code) then fails its cells instead of the run
@@ -330,7 +333,6 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     if executor == "dask":
         stream = dask_map(run_cell, work, todo, base, scheduler, on_start=announce)
     else:
-        announce(jobs)
         stream = local_map(run_cell, work, todo, base, jobs, on_note=on_note, isolate=isolate)
     bar = tqdm(total=len(cells), initial=len(results), desc=desc or f"{config.attack}",
                unit="cell", disable=not progress, leave=False)
@@ -338,6 +340,10 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
     with bar, contextlib.closing(stream):
         for cell, outcome in stream:
             bar.update(1)
+            note = pace.finish(cell, None if isinstance(outcome, Exception) else outcome["seconds"],
+                               workers[0])
+            if note and progress and on_note is not None:  # beside the bar, whose ETA takes over
+                on_note(note)
             if isinstance(outcome, Exception):
                 if getattr(outcome, "stop", False):  # e.g. a plugin's missing headline: every cell would fail
                     raise BenchmarkError(f"{outcome.detail} (found at level {outcome.level:g}, "
@@ -366,35 +372,6 @@ def _check_sendable(work: CellWork, executor: str) -> None:
         raise BenchmarkError(
             f"cannot send to {where}: {'; '.join(problems)} (define the function at the top level "
             "of a module or file, not inside another function or as a lambda)")
-
-
-def estimated_seconds(config: SweepConfig, cells) -> tuple[float, int]:
-    """``(seconds, unknown)``: the summed typical cost of ``cells`` on one core (see
-    :attr:`~benchmark.spec.MetricSpec.cost`) and how many cells have no known cost."""
-    seconds, unknown = 0.0, 0
-    for cell in cells:
-        cost = get_metric(cell.metric).cost
-        if cost is None:
-            unknown += 1
-        else:
-            seconds += cost[1 if config.quick else 0]
-    return seconds, unknown
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{max(seconds, 1):.0f} s"
-    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
-
-
-def duration_note(config: SweepConfig, cells, workers: int) -> str:
-    """One line announcing how long ``cells`` should take on ``workers`` cores."""
-    seconds, unknown = estimated_seconds(config, cells)
-    workers = max(1, min(workers, len(cells)))
-    text = f"{len(cells)} cell(s) to compute: about {_duration(seconds / workers)} with {workers} worker(s)"
-    if unknown:
-        text += f", plus {unknown} cell(s) of plugins, whose cost is unknown"
-    return text + " (typical costs on dSprites; the progress bar's ETA follows the real pace)"
 
 
 def _tables(config, cells, results):

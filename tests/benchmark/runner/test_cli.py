@@ -293,3 +293,28 @@ def test_a_run_ends_with_its_results_and_the_figure_to_open(run_cli, tmp_path, c
     assert out[-1].strip() == f"open first: {tmp_path}/noise/sensitivity.png"
     assert run_cli(*args, "--out", str(tmp_path / "again"), "--quiet") == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("noise: wrote")
+
+
+def test_outputs_of_another_configuration_are_never_replaced_silently(run_cli, grid_table, tmp_path,
+                                                                     capsys):
+    args = ("--attack", "rotation", "--quick", "--metrics", "mig", "--seeds", "1", "--out",
+            str(tmp_path))
+    assert run_cli(*args) == 0
+    before = (tmp_path / "rotation" / "scores.csv").read_bytes()
+    assert run_cli(*args) == 0  # the same configuration again: a rerun, rewritten
+    capsys.readouterr()
+    assert run_cli(*args, "--levels", "0,0.5") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (f"error: {tmp_path}/rotation/ holds a sweep of another configuration (it "
+                   "differs in levels): give this run another --out, or add --force to replace it")
+    assert (tmp_path / "rotation" / "scores.csv").read_bytes() == before
+    assert run_cli(*args, "--levels", "0,0.5", "--force") == 0
+    assert "note: replacing" in capsys.readouterr().err
+    # a model's encodings go to their own folder, beside the data set's
+    factors, codes, variances = grid_table()
+    np.savez(tmp_path / "mine.npz", factors=factors, codes=codes)
+    assert run_cli(*args, "--encodings", str(tmp_path / "mine.npz")) == 0
+    assert (tmp_path / "mine" / "rotation" / "scores.csv").exists()
+    # a composition's folder
+    assert run_cli(*args[:1], "rotation+noise", *args[2:]) == 0
+    assert (tmp_path / "rotation_then_noise" / "scores.csv").exists()

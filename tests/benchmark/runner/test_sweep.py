@@ -14,6 +14,7 @@ from benchmark import BenchmarkError, FactorSpace, ideal
 from benchmark.encodings import from_arrays, load_encodings
 from benchmark.information import Informations
 from benchmark.runner import SweepConfig, get_metric, pid, run_sweep, sweep
+from benchmark.runner.sweep import cells_of
 from benchmark.spec import MetricSpec
 from make_encodings import vae_like_encodings
 
@@ -158,7 +159,7 @@ def test_example_encodings_run_through_the_protocol(run_cli, tmp_path):
     assert rep.space.sizes == (3, 6, 40, 32, 32) and rep.dim == 7
     assert run_cli("--attack", "redundancy", "--quick", "--metrics", "mig", "--encodings", str(path),
                    "--out", str(tmp_path / "out")) == 0
-    scores = pd.read_csv(tmp_path / "out/redundancy/scores.csv")
+    scores = pd.read_csv(tmp_path / "out/vae/redundancy/scores.csv")  # a model's own folder
     mig = scores.groupby("level")["score"].mean()
     assert 0.3 < mig[0.0] < 0.8  # imperfect model: mixed and collapsed latents
     assert mig[64.0] < mig[0.0]
@@ -223,7 +224,7 @@ def test_explicit_exact_estimator_on_attacked_encodings_is_one_line(run_cli, gri
                    str(path), "--param", "unibound.estimator=exact", "--out", str(out)) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: unibound.estimator=exact") and "knn" in err[0]
-    assert not (out / "xor" / "scores.csv").exists()
+    assert not (out / "enc" / "xor" / "scores.csv").exists()
 
 
 def test_a_failing_unibound_leaves_the_other_results_and_attacks(run_cli, tmp_path, capsys):
@@ -277,32 +278,52 @@ def test_damaged_or_ill_shaped_cells_are_recomputed_with_a_note(run_cli, tmp_pat
         in capsys.readouterr().err.splitlines()
 
 
-def test_a_sweep_announces_its_duration_from_the_metrics_costs():
-    from benchmark.runner.registry import get_metric
-    from benchmark.runner.sweep import cells_of, duration_note, estimated_seconds
+def test_a_sweep_times_its_first_cells_and_extrapolates(monkeypatch):
+    from benchmark.runner import pace
+    from benchmark.runner.cells import Cell
 
-    config = SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0), metrics=("mig", "dci_fast"),
+    config = SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0, 2.0), metrics=("mig", "dci_fast"),
                          seeds=(0, 1))
-    per_level_seed = get_metric("mig").cost[0] + get_metric("dci_fast").cost[0]
-    assert estimated_seconds(config, cells_of(config)) == (pytest.approx(6 * per_level_seed), 0)
-    quick = SweepConfig(**{**config.__dict__, "quick": True})
-    assert estimated_seconds(quick, cells_of(quick))[0] < estimated_seconds(config, cells_of(config))[0]
-    note = duration_note(config, cells_of(config), 2)
-    assert note.startswith(f"12 cell(s) to compute: about {3 * per_level_seed:.0f} s with 2 worker(s)")
+    todo, probes = pace.probes_first(cells_of(config), config.levels, config.seeds[0])
+    # each metric at the highest, middle and lowest level of the first seed, first
+    assert todo[:6] == [Cell(level, 0, m) for level in (2.0, 1.0, 0.0) for m in ("mig", "dci_fast")]
+    assert probes == set(todo[:6]) and set(todo) == set(cells_of(config)) and len(todo) == 16
+    clock = iter([100.0, 130.0])  # the start, then the moment the last probe is in
+    monkeypatch.setattr(pace.time, "perf_counter", lambda: next(clock))
+    timer = pace.Pace(todo, probes)
+    cost = {("mig", 2.0): 10.0, ("mig", 1.0): 4.0, ("mig", 0.0): 2.0,
+            ("dci_fast", 2.0): 20.0, ("dci_fast", 1.0): 8.0, ("dci_fast", 0.0): 4.0}
+    assert [timer.finish(c, cost[c.metric, c.level], 2) for c in todo[:5]] == [None] * 5
+    note = timer.finish(todo[5], cost["dci_fast", 0.0], 2)
+    # level 0.5 is as near to 0 as to 1 in the grid's order: it costs their mean. Two seeds
+    # of mig (2 + 3 + 4 + 10) and dci_fast (4 + 6 + 8 + 20) make 114 s of work; 48 s of it
+    # took 30 s on 2 workers, so the sweep takes 114 x 30 / 48 = 71 s, 41 s of them to go
+    assert note == ("about 71 s for this sweep's 16 cell(s) with 2 worker(s), 41 s to go (measured "
+                    "on its first 6: each metric at the highest, middle and lowest level, on this "
+                    "input)")
+    assert timer.finish(todo[6], 1.0, 2) is None  # said once
+
+
+def test_a_sweep_announces_its_measured_duration():
+    config = SweepConfig(attack="rotation", levels=(0.0, 0.5, 1.0), metrics=("mig",), seeds=(0, 1),
+                         quick=True)
+    notes = []
+    run_sweep(config, progress=True, on_note=notes.append)
+    (note,) = [n for n in notes if n.startswith("about ")]
+    assert "for this sweep's 6 cell(s) with 1 worker(s)" in note and "measured on its first 3" in note
 
 
 @pytest.mark.slow
 def test_a_dask_sweep_announces_its_duration_for_the_cluster_threads():
     distributed = pytest.importorskip("dask.distributed")
-    config = SweepConfig(attack="noise", levels=(0.0, 1.0), metrics=("mig",), seeds=(0, 1),
+    config = SweepConfig(attack="noise", levels=(0.0, 0.5, 1.0), metrics=("mig",), seeds=(0, 1),
                          quick=True)
     notes = []
     with distributed.LocalCluster(n_workers=1, threads_per_worker=3, processes=False,
                                   dashboard_address=None) as cluster:
         run_sweep(config, executor="dask", scheduler=cluster.scheduler_address, progress=True,
                   on_note=notes.append)
-    assert [n for n in notes if "to compute" in n][0].startswith(
-        "4 cell(s) to compute: about 1 s with 3 worker(s)")
+    assert any("for this sweep's 6 cell(s) with 3 worker(s)" in n for n in notes)
 
 
 def test_check_lines_name_the_largest_breach_whatever_its_wording():
