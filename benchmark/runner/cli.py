@@ -20,6 +20,7 @@ from ..validation import BenchmarkError, did_you_mean, unknown_name
 from . import models, report
 from .io import OutputLock
 from .registry import default_metric_names, get_metric, metric_names
+from .replot import replot
 from .signals import Interrupted, Terminated
 from .sweep import SweepConfig, base_representation, check_attack, run_sweep
 
@@ -224,6 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--quiet", action="store_true",
                    help="leave out the table of results printed at the end of a run")
+    p.add_argument("--replot", metavar="DIR",
+                   help="rebuild the summaries, verdicts and figures of the finished runs in DIR "
+                        "from their scores.csv, without scoring again")
     p.add_argument("--list", action="store_true", help="list attacks, metrics and datasets")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -418,6 +422,10 @@ def _compare_models(out, files, results, bases) -> None:
 def run(args) -> int:
     if args.list:
         print(list_available())
+        return 0
+    if args.replot:
+        for line in replot(args.replot):
+            print(line)
         return 0
     if not args.attack:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")

@@ -18,16 +18,17 @@ from . import card, model_plots, models, pid, plotting, summary
 from .io import atomic_write_csv, atomic_write_json
 from .seeding import attack_rng
 
-__all__ = ["PAPER_GRID", "PAPER_METRICS", "write_attack_outputs", "write_model_outputs",
-           "write_multi_attack_outputs"]
+__all__ = ["FLOAT_FORMAT", "PAPER_GRID", "PAPER_METRICS", "as_written", "command_line", "draw_sensitivity",
+           "git_commit", "result_table", "versions", "write_across_attacks", "write_attack_outputs",
+           "write_model_outputs", "write_multi_attack_outputs", "write_summary"]
 
 PAPER_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 PAPER_METRICS = ("beta_vae", "factor_vae", "mig", "unibound")
 SIGNIFICANT_DIGITS = 6
-_FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
+FLOAT_FORMAT = f"%.{SIGNIFICANT_DIGITS}g"
 
 
-def _versions() -> dict:
+def versions() -> dict:
     out = {"python": platform.python_version()}
     for pkg in ("entanglement-bench", "numpy", "scipy", "pandas", "scikit-learn", "matplotlib",
                 "seaborn"):
@@ -38,7 +39,7 @@ def _versions() -> dict:
     return out
 
 
-def _git_commit() -> str | None:
+def git_commit() -> str | None:
     try:
         root = Path(__file__).resolve().parents[2]
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
@@ -92,13 +93,8 @@ def write_attack_outputs(attack_dir, result) -> list:
     attack_dir = Path(attack_dir)
     config, base, scores, timings = result.config, result.base, result.scores, result.timings
     specs = result.specs
-    atomic_write_csv(attack_dir / "scores.csv", scores, _FLOAT_FORMAT)
-    # seconds to the millisecond, levels written as scores.csv writes them (the files join)
-    atomic_write_csv(attack_dir / "timings.csv", timings.assign(seconds=timings["seconds"].round(3)),
-                     _FLOAT_FORMAT)
-    table = summary.summarise(scores, rising=_rising(specs)) if len(scores) else \
-        pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
-    atomic_write_csv(attack_dir / "summary.csv", table, _FLOAT_FORMAT)
+    atomic_write_csv(attack_dir / "scores.csv", scores, FLOAT_FORMAT)
+    write_summary(attack_dir, scores, timings, specs)
     dataset = figure_label([result])
     run = {
         "config": asdict(config),
@@ -109,8 +105,8 @@ def write_attack_outputs(attack_dir, result) -> list:
         "estimator": pid.run_record(result),
         "verdict_thresholds": summary.THRESHOLDS,
         "rounding": f"{SIGNIFICANT_DIGITS} significant digits",
-        "versions": _versions(),
-        "git_commit": _git_commit(),
+        "versions": versions(),
+        "git_commit": git_commit(),
         "command": command_line(),
         "seconds_by_metric": timings.groupby("metric")["seconds"].sum().round(3).to_dict()
         if len(timings) else {},
@@ -119,15 +115,37 @@ def write_attack_outputs(attack_dir, result) -> list:
     if not len(scores):
         atomic_write_json(attack_dir / "run.json", run)
         return []
-    problems, checks = pid.write_outputs(attack_dir, result, dataset, _FLOAT_FORMAT)
+    problems, checks = pid.write_outputs(attack_dir, result, dataset, FLOAT_FORMAT)
     run["information_checks"] = checks
     atomic_write_json(attack_dir / "run.json", run)
-    plotting.sensitivity_figure(scores, specs, config.attack, dataset,
-                                attack_dir / "sensitivity.png")
-    if tuple(config.levels) == PAPER_GRID and config.attack == "redundancy":
-        plotting.paper_figure(scores, specs, PAPER_METRICS, attack_dir / "paper_figure.png",
-                              dataset)
+    draw_sensitivity(attack_dir, scores, specs, config.attack, tuple(config.levels), dataset)
     return problems + pid.check_lines(checks)
+
+
+def as_written(scores: pd.DataFrame) -> pd.DataFrame:
+    """``scores`` rounded as ``scores.csv`` holds them, so every table derived here is the
+    one anyone derives from that file (``--replot`` included)."""
+    return scores.assign(score=[float(FLOAT_FORMAT % v) for v in scores["score"]])
+
+
+def write_summary(attack_dir, scores, timings, specs) -> None:
+    """``timings.csv`` and ``summary.csv`` (statistics and verdicts) of a sweep's scores."""
+    attack_dir = Path(attack_dir)
+    scores = as_written(scores)
+    # seconds to the millisecond, levels written as scores.csv writes them (the files join)
+    atomic_write_csv(attack_dir / "timings.csv", timings.assign(seconds=timings["seconds"].round(3)),
+                     FLOAT_FORMAT)
+    table = summary.summarise(scores, rising=_rising(specs)) if len(scores) else \
+        pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
+    atomic_write_csv(attack_dir / "summary.csv", table, FLOAT_FORMAT)
+
+
+def draw_sensitivity(attack_dir, scores, specs, attack: str, levels: tuple, dataset: str) -> None:
+    """``sensitivity.png``/``.svg``, and the paper's figure on the paper's grid."""
+    attack_dir = Path(attack_dir)
+    plotting.sensitivity_figure(scores, specs, attack, dataset, attack_dir / "sensitivity.png")
+    if levels == PAPER_GRID and attack == "redundancy":
+        plotting.paper_figure(scores, specs, PAPER_METRICS, attack_dir / "paper_figure.png", dataset)
 
 
 def result_table(result) -> list:
@@ -135,7 +153,7 @@ def result_table(result) -> list:
     level (means over seeds), its change (negative: falls) and its verdict."""
     if not len(result.scores):
         return []
-    table = summary.summarise(result.scores, rising=_rising(result.specs))
+    table = summary.summarise(as_written(result.scores), rising=_rising(result.specs))
     rows = []
     for name, spec in result.specs.items():
         mine = table[(table["metric"] == name) & (table["key"] == spec.headline)]
@@ -155,24 +173,30 @@ def write_multi_attack_outputs(out, results: dict) -> list:
     """sensitivity_grid.png, sensitivity_matrix.png/.csv and report_card.png/.csv across
     attacks (``results`` maps attack names to :class:`~.sweep.SweepResult`); returns the
     report card's tally, one line per metric."""
-    out = Path(out)
     frames = {name: r.scores for name, r in results.items() if len(r.scores)}
     if not frames:
         return []
     specs = {}
     for r in results.values():
         specs.update(r.specs)
-    label = figure_label(list(results.values()))
+    return write_across_attacks(out, frames, specs, figure_label(list(results.values())))
+
+
+def write_across_attacks(out, frames: dict, specs: dict, label: str) -> list:
+    """The multi-attack outputs from each attack's ``scores`` (``frames``) and the metrics'
+    specs; returns the report card's tally."""
+    out = Path(out)
+    frames = {name: as_written(scores) for name, scores in frames.items()}
     plotting.sensitivity_grid(frames, specs, label, out / "sensitivity_grid.png")
     headlines = {name: spec.headline for name, spec in specs.items()}
     summaries = {name: summary.summarise(s, rising=_rising(specs)) for name, s in frames.items()}
     table = pd.concat([summary.headline_table(t, headlines) for t in summaries.values()],
                       ignore_index=True)
-    atomic_write_csv(out / "sensitivity_matrix.csv", table, _FLOAT_FORMAT)
+    atomic_write_csv(out / "sensitivity_matrix.csv", table, FLOAT_FORMAT)
     plotting.sensitivity_matrix(table, specs, out / "sensitivity_matrix.png")
     attack_specs = {name: attack_registry.get(name) for name in summaries}
     graded = card.report_card(summaries, specs, attack_specs)
-    atomic_write_csv(out / "report_card.csv", graded, _FLOAT_FORMAT)
+    atomic_write_csv(out / "report_card.csv", graded, FLOAT_FORMAT)
     plotting.report_card_figure(graded, specs, out / "report_card.png")
     return card.tally(graded, specs)
 
@@ -238,7 +262,7 @@ def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, l
     written, problems = [], []
     attacked = models.attacked_table(files, results, specs)
     if len(attacked):
-        atomic_write_csv(out / "attacked.csv", attacked, _FLOAT_FORMAT)
+        atomic_write_csv(out / "attacked.csv", attacked, FLOAT_FORMAT)
         model_plots.model_attack_figure(attacked, specs, models_, out / "attacked.png")
         written.append("attacked")
     if 0 not in config.levels:
@@ -247,7 +271,7 @@ def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, l
         return written, problems
     table = models.metrics_table(files, first, specs)
     if len(table):
-        atomic_write_csv(out / "model_metrics.csv", table, _FLOAT_FORMAT)
+        atomic_write_csv(out / "model_metrics.csv", table, FLOAT_FORMAT)
         model_plots.model_metrics_figure(table, specs, models_, out / "model_metrics.png",
                                          context=context)
         written.append("model_metrics")
@@ -258,16 +282,16 @@ def write_model_outputs(out, files, results: dict, bases: dict) -> tuple[list, l
     by_model, by_factor, missing = models.pid_tables(files, first)
     problems.extend(missing)
     if len(by_model):
-        atomic_write_csv(out / "model_pid.csv", by_model, _FLOAT_FORMAT)
+        atomic_write_csv(out / "model_pid.csv", by_model, FLOAT_FORMAT)
         model_plots.model_pid_figure(by_model, models_, out / "model_pid.png", context=context)
-        atomic_write_csv(out / "model_pid_factors.csv", by_factor, _FLOAT_FORMAT)
+        atomic_write_csv(out / "model_pid_factors.csv", by_factor, FLOAT_FORMAT)
         model_plots.model_pid_factors_figure(by_factor, models_, out / "model_pid_factors.png",
                                              context=context)
         written.extend(["model_pid", "model_pid_factors"])
     tc, missing = models.total_correlations(files, bases, first, config)
     problems.extend(missing)
     if len(tc):
-        atomic_write_csv(out / "tc_vs_redundancy.csv", tc, _FLOAT_FORMAT)
+        atomic_write_csv(out / "tc_vs_redundancy.csv", tc, FLOAT_FORMAT)
         model_plots.tc_redundancy_figure(tc, models_, out / "tc_vs_redundancy.png", context=context)
         written.append("tc_vs_redundancy")
     return written, problems

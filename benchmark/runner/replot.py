@@ -1,0 +1,127 @@
+"""Rebuild a finished run's tables and figures from its scores, without scoring again.
+
+A sweep's scores are its costly part; the summary with its verdicts, the multi-attack
+matrix and report card and every figure derive from them.  After an upgrade that
+changes how those are derived (a convention, a figure), :func:`replot` brings an
+earlier run's folder up to date in seconds: ``scores.csv`` stays as it is, and
+``run.json`` records the replot beside the command that computed the scores.
+
+The PID profile figure is redrawn from ``pid_profile.csv``; a table written before it
+held every seed (it held the first) gets its ``attack`` and ``seed`` columns.  The
+model-comparison figures are left as they are.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+import attacks as attack_registry
+
+from ..validation import BenchmarkError
+from . import plotting, report, summary
+from .io import atomic_write_csv, atomic_write_json
+from .registry import get_metric
+
+__all__ = ["find_runs", "replot"]
+
+_PROFILE_COLUMNS = ["attack", "level", "seed", "factor", "term", "lower", "upper"]
+
+
+def find_runs(directory) -> list[Path]:
+    """Every sweep folder (``run.json`` beside ``scores.csv``) in or under ``directory``,
+    in the attacks' listing order within a folder."""
+    found = {p.parent for p in Path(directory).rglob("run.json")
+             if (p.parent / "scores.csv").is_file() and not any(
+                 part.startswith(".") for part in p.parent.relative_to(directory).parts)}
+    listing = {name: i for i, name in enumerate(attack_registry.names())}
+    return sorted(found, key=lambda p: (str(p.parent), listing.get(p.name, len(listing)), p.name))
+
+
+def _specs(run: dict, where: Path) -> dict:
+    """``{name: MetricSpec}`` of a run, plugins re-imported from their recorded source."""
+    specs = {}
+    order = run["config"]["metrics"]  # run order: names, or a plugin's source
+    recorded = sorted(run.get("metrics", {}).items(), key=lambda item: next(
+        (i for i, m in enumerate(order) if m in (item[0], item[1].get("source"))), len(order)))
+    for name, meta in recorded:
+        source = meta.get("source", "builtin")
+        try:
+            specs[name] = get_metric(name if source == "builtin" else source)
+        except BenchmarkError as exc:
+            raise BenchmarkError(f"{where}: metric {name!r} cannot be loaded again ({exc})") from None
+    return specs
+
+
+def _label(dataset: str, estimators) -> str:
+    """A figure's data set and UniBound's estimator(s), as :func:`.report.figure_label` says them."""
+    used = sorted({e for text in estimators if text for e in text.split("+")})
+    return f"{dataset}; UniBound by the {'+'.join(used)} estimator" if used else dataset
+
+
+def _dataset(run: dict) -> str:
+    config = run["config"]
+    return Path(config["encodings"]).name if config.get("encodings") else run["space"]["name"]
+
+
+def _replot_one(folder: Path, stamp: dict) -> tuple[pd.DataFrame, dict, tuple]:
+    run = json.loads((folder / "run.json").read_text())
+    config, specs = run["config"], _specs(run, folder)
+    scores = pd.read_csv(folder / "scores.csv")
+    timings = pd.read_csv(folder / "timings.csv") if (folder / "timings.csv").exists() else \
+        pd.DataFrame(columns=["attack", "level", "seed", "metric", "seconds"])
+    report.write_summary(folder, scores, timings, specs)
+    estimator = run.get("estimator", {}).get("unibound")
+    label = _label(_dataset(run), [estimator])
+    if len(scores):
+        report.draw_sensitivity(folder, scores, specs, config["attack"],
+                                tuple(float(v) for v in config["levels"]), label)
+    profile_path = folder / "pid_profile.csv"
+    if profile_path.exists():
+        profile = pd.read_csv(profile_path)
+        if "seed" not in profile.columns:  # written before the table held every seed
+            profile.insert(0, "seed", config["seeds"][0])
+            profile.insert(0, "attack", config["attack"])
+            profile = profile[_PROFILE_COLUMNS]
+            atomic_write_csv(profile_path, profile, report.FLOAT_FORMAT)
+        seeds = sorted(profile["seed"].unique())
+        plotting.pid_profile_figure(
+            profile, config["attack"],
+            f"PID profile under the {config['attack']} attack ({label}): bounds on the unique, "
+            "redundant and synergistic information of each factor\n(maximum over latents, "
+            f"normalised by H(factor); lines: mean over {len(seeds)} seed(s), dots: each seed)",
+            folder / "pid_profile.png")
+    run["verdict_thresholds"] = summary.THRESHOLDS
+    run["replotted"] = stamp
+    atomic_write_json(folder / "run.json", run)
+    return scores, specs, (_dataset(run), estimator)
+
+
+def replot(directory) -> list[str]:
+    """Rebuild the summaries and figures of every run in ``directory`` (see
+    :func:`find_runs`), and the matrix and report card of every folder holding several
+    attacks' runs; returns one line per folder written."""
+    runs = find_runs(directory)
+    if not runs:
+        raise BenchmarkError(f"--replot {directory}: no run found (a run folder holds run.json "
+                             "and scores.csv)")
+    stamp = {"command": report.command_line(), "git_commit": report.git_commit(),
+             "version": report.versions()["entanglement-bench"]}
+    lines, groups = [], {}
+    for folder in runs:
+        scores, specs, label = _replot_one(folder, stamp)
+        lines.append(f"replotted {folder}/")
+        if len(scores):
+            groups.setdefault(folder.parent, []).append((folder.name, scores, specs, label))
+    for parent, members in groups.items():
+        if len(members) < 2 or parent in {r for r in runs}:
+            continue
+        frames = {scores["attack"].iloc[0]: scores for _, scores, _, _ in members}
+        specs = {}
+        for _, _, s, _ in members:
+            specs.update(s)
+        dataset = members[0][3][0]
+        report.write_across_attacks(parent, frames, specs, _label(dataset, [m[3][1] for m in members]))
+        lines.append(f"replotted {parent}/sensitivity_grid.png, sensitivity_matrix and report_card")
+    return lines
