@@ -17,7 +17,7 @@ from ..factors import FactorSpace, builtin_names
 from ..information import usable_cores
 from ..spec import FAMILIES
 from ..validation import BenchmarkError, did_you_mean, unknown_name
-from . import models, report
+from . import models, pid, report
 from .io import OutputLock
 from .registry import default_metric_names, get_metric, metric_names
 from .replot import replot
@@ -342,8 +342,11 @@ def check_replacements(folders: dict, force: bool) -> list[str]:
         except (OSError, ValueError, KeyError, TypeError):
             continue  # nothing there, or not a run of ours: nothing to protect
         new = recorded_config(config)
-        if isinstance(old, dict) and old.get("encodings"):
+        if not isinstance(old, dict):
+            continue
+        if old.get("encodings"):
             old["encodings"] = Path(str(old["encodings"])).name
+        old = pid.as_requested(old, new)
         differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
         if not differ:
             continue

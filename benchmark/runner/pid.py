@@ -40,8 +40,8 @@ from .io import atomic_write_csv
 from .registry import get_metric
 from .seeding import attack_rng, metric_rng
 
-__all__ = ["NAME", "check_lines", "information_checks", "level_profile", "prepare", "profiles",
-           "run_record", "write_outputs"]
+__all__ = ["NAME", "as_requested", "check_lines", "information_checks", "level_profile", "prepare",
+           "profiles", "run_record", "shared_latents", "write_outputs"]
 
 #: The metric this module serves.
 NAME = "unibound"
@@ -121,6 +121,21 @@ def prepare(config, base):
     params = config.metric_params.get(NAME, {})
     pinned = {**config.metric_params, NAME: {**params, "estimator": resolved.pop()}}
     return replace(config, metric_params=pinned), extras, notes
+
+
+def as_requested(recorded: dict, requested: dict) -> dict:
+    """A configuration ``run.json`` recorded, as the user asked for it: without the
+    estimator :func:`prepare` pinned for UniBound where ``requested`` (a configuration as
+    the command line gives it) names none, so a rerun compares equal."""
+    asked = requested.get("metric_params", {}).get(NAME, {})
+    params = dict(recorded.get("metric_params") or {})
+    if NAME in params and "estimator" not in asked:
+        mine = {k: v for k, v in params[NAME].items() if k != "estimator"}
+        if mine:
+            params[NAME] = mine
+        else:
+            del params[NAME]
+    return {**recorded, "metric_params": params}
 
 
 def run_record(result) -> dict:

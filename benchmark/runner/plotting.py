@@ -7,6 +7,8 @@ Names, headlines and the highlight come from the metrics' specs.
 """
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -214,7 +216,8 @@ def note_coincident(ax, frame: pd.DataFrame, specs: dict):
     """Name, inside the axes, the metrics drawn on top of one another."""
     groups = coincident_lines(frame, specs)
     if groups:
-        text = "\n".join(" = ".join(display_name(m, specs) for m in g) for g in groups)
+        text = "\n".join(textwrap.fill(" = ".join(display_name(m, specs) for m in g), 48)
+                         for g in groups)
         ax.text(0.01, 0.02, f"same line: {text}" if len(groups) == 1 else f"same lines:\n{text}",
                 transform=ax.transAxes, fontsize=7, ha="left", va="bottom", color="0.25",
                 bbox={"facecolor": "white", "alpha": 0.8, "lw": 0, "pad": 1.5}, zorder=10)
@@ -241,7 +244,7 @@ def draw_sensitivity(ax, frame: pd.DataFrame, colours: dict, attack: str, specs:
         ax.fill_between(levels, np.clip(bands[:, 0], -1e9, None), bands[:, 1],
                         color=colours[metric], alpha=0.18, lw=0, zorder=2)
     set_level_axis(ax, frame["level"].unique(), attack)
-    if len(order) > 1:
+    if 1 < len(order) <= 8:  # with more, the curves are for the matrix and card to read
         note_coincident(ax, frame, specs)
     ax.set_ylabel(HEADLINE_AXIS)
     if legend:
@@ -261,10 +264,26 @@ def sensitivity_figure(scores, specs, attack, dataset, path):
     _save(fig, path, vector=True)
 
 
+def _off_the_scale(sweeps: dict, specs: dict) -> list:
+    """The metrics whose headline means leave [0, 1] somewhere (a total correlation in
+    nats): on the scores' shared axis they would squash every other curve."""
+    out = set()
+    for frame in sweeps.values():
+        means = headline_frame(frame, specs).groupby(["metric", "level"])["score"].mean()
+        out |= {m for m, v in means.groupby(level="metric") if v.min() < -0.05 or v.max() > 1.05}
+    return metric_order(out, specs)
+
+
 def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
-    """One panel per attack, a shared legend."""
+    """One panel per attack on one score axis, a shared legend; metrics that are not
+    scores on [0, 1] are named under the grid instead (each attack's own figure has them)."""
     sns.set_theme(style="whitegrid")
     names = list(sweeps)
+    left_out = _off_the_scale(sweeps, specs)
+    if left_out and len(left_out) < len({m for f in sweeps.values() for m in f["metric"]}):
+        sweeps = {name: f[~f["metric"].isin(left_out)] for name, f in sweeps.items()}
+    else:
+        left_out = []
     ncols = min(3, len(names))
     nrows = int(np.ceil(len(names) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.6 * ncols, 3.6 * nrows), squeeze=False,
@@ -289,18 +308,21 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
                              if k != "zorder"})
                for m in metric_order(all_metrics, specs)]
     spare = list(axes.flat)[len(names):]
-    if spare:  # the legend fills the grid's first empty panel, beside the curves
-        spare[0].legend(handles=handles, loc="center", ncol=1 + (len(handles) > 8), fontsize=9,
-                        frameon=False, title="metric (headline)")
-        fig.suptitle(f"How each metric responds to each entanglement attack ({dataset}; "
-                     "band: 95% CI over seeds)", fontsize=12)
-        fig.tight_layout(rect=(0, 0, 1, 0.96))
+    title = (f"How each metric responds to each entanglement attack ({dataset}; band: 95% CI "
+             "over seeds)")
+    if left_out:
+        title += ("\nnot drawn, not a score on [0, 1] (see each attack's sensitivity.png): "
+                  + ", ".join(display_name(m, specs) for m in left_out))
+    fig.suptitle(title, fontsize=12)
+    if spare and len(handles) <= 10:  # the legend fills the grid's first empty panel
+        spare[0].legend(handles=handles, loc="center", fontsize=9, frameon=False,
+                        title="metric (headline)")
+        fig.tight_layout(rect=(0, 0, 1, 0.95))
     else:
-        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 8), fontsize=9,
-                   bbox_to_anchor=(0.5, -0.02), frameon=False)
-        fig.suptitle(f"How each metric responds to each entanglement attack ({dataset}; "
-                     "band: 95% CI over seeds)", fontsize=12)
-        fig.tight_layout(rect=(0, 0.05, 1, 0.96))
+        rows = int(np.ceil(len(handles) / 6))
+        fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 6), fontsize=9,
+                   bbox_to_anchor=(0.5, 0.0), frameon=False)
+        fig.tight_layout(rect=(0, 0.03 + 0.025 * rows * 3.6 / (3.6 * nrows), 1, 0.95))
     _save(fig, path)
 
 

@@ -196,6 +196,7 @@ def test_comparisons_that_need_level_0_or_unibound_are_skipped_with_a_warning(ru
                    "--encodings", *map(str, paths), "--out", str(out)) == 0
     assert "add level 0 to --levels" in capsys.readouterr().err
     assert (out / "attacked.png").exists() and not (out / "model_metrics.csv").exists()
+    out = tmp_path / "out2"
     assert run_cli("--attack", "redundancy,noise", "--quick", "--levels", "0,1", "--seeds", "1",
                    "--metrics", "mig", "--encodings", *map(str, paths), "--out", str(out)) == 0
     assert "add unibound to --metrics" in capsys.readouterr().err
@@ -205,11 +206,11 @@ def test_comparisons_that_need_level_0_or_unibound_are_skipped_with_a_warning(ru
     assert set(pd.read_csv(out / "attacked.csv")["attack"]) == {"redundancy", "noise"}
 
 
-def test_one_file_keeps_the_single_model_layout(run_cli, tmp_path, capsys):
+def test_one_file_writes_to_its_own_folder_and_compares_nothing(run_cli, tmp_path, capsys):
     encodings(tmp_path / "models" / "only_s0.npz")
     out = tmp_path / "out"
     assert run_cli("--attack", "noise", "--quick", "--levels", "0,1", "--seeds", "1", "--metrics", "mig",
                    "--encodings", str(tmp_path / "models"), "--out", str(out)) == 0
-    assert (out / "noise" / "scores.csv").exists()
-    assert not (out / "only_s0").exists() and not (out / "model_metrics.csv").exists()
+    assert (out / "only_s0" / "noise" / "scores.csv").exists()
+    assert not (out / "noise").exists() and not (out / "model_metrics.csv").exists()
     assert "compared" not in capsys.readouterr().out
