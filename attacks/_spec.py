@@ -122,7 +122,7 @@ def compose(specs) -> AttackSpec:
     limited = tuple(s for s in specs if s.max_level is not None)
     return AttackSpec("+".join(s.name for s in specs), _Composed(specs), levels=specs[0].levels,
                       quick_levels=specs[0].quick_levels,
-                      max_level=_SmallestLimit(limited) if limited else None,
+                      max_level=_SmallestLimit(limited) if limited else None, unit=specs[0].unit,
                       description=" then ".join(s.name for s in specs),
                       expect={p: _composed_expectation([s.expect[p] for s in specs])
                               for p in PROPERTIES} if all(s.expect for s in specs) else {})

@@ -80,8 +80,8 @@ class MetricSpec:
         ``builtin`` or where a plugin came from.
     cost : tuple of float or None
         Typical seconds per cell ``(default sizes, quick sizes)`` on the dSprites
-        ideal representation with one core: a sweep adds them up into the
-        duration it announces before it starts.  ``None``: unknown (plugins).
+        ideal representation with one core, for the metric reference (a sweep
+        measures its own, see :mod:`benchmark.runner.pace`).  ``None``: unknown.
     """
 
     name: str

@@ -296,15 +296,19 @@ def resolve_metrics(args) -> list[str]:
     return names
 
 
-def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=None) -> SweepConfig:
+def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=None,
+                 base=None) -> SweepConfig:
     """The sweep of attack ``name`` (on the file ``encodings``, if given) that the command
-    line asks for."""
+    line asks for.  The attack's own grid stops at its range on ``base`` (``missing`` on
+    four latents goes up to 3); levels the user gives are checked, not cut."""
     spec = attack_registry.get(name)
-    if args.levels == "quick":  # the quick grid at full sample sizes
-        levels = spec.quick_levels
-    else:
-        levels = parse_levels(args.levels) if args.levels else (
-            spec.quick_levels if args.quick else spec.levels)
+    if args.levels and args.levels != "quick":
+        levels = parse_levels(args.levels)
+    else:  # "quick": the quick grid at full sample sizes
+        levels = spec.quick_levels if args.quick or args.levels == "quick" else spec.levels
+        limit = spec.level_limit(base) if base is not None else None
+        if limit is not None:
+            levels = tuple(v for v in levels if v <= limit + 1e-12)
     return SweepConfig(
         attack=spec.name, levels=levels,
         # plugins run in worker processes by their spec, so pass the spec, not the name
@@ -428,7 +432,7 @@ def run(args) -> int:
         return 0
     if args.replot:
         for line in replot(args.replot):
-            print(line)
+            print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
         return 0
     if not args.attack:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")
@@ -476,7 +480,8 @@ def run(args) -> int:
         path = files[0].path if files else None
         bases = {None: base_representation(encodings=path, dataset=args.dataset, noise=args.noise)}
         paths = {None: path}
-    runs = {key: {name: sweep_config(args, name, metrics, plugin_specs, metric_params, paths[key])
+    runs = {key: {name: sweep_config(args, name, metrics, plugin_specs, metric_params, paths[key],
+                                     bases[key])
                   for name in attack_names} for key in bases}
     for key, configs in runs.items():  # every attack checked on every file before any runs
         for config in configs.values():

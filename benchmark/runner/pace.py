@@ -27,6 +27,8 @@ def probes_first(todo: list, levels, seed) -> tuple[list, set]:
     """``(todo reordered, probes)``: each metric's cells of ``seed`` at the
     :func:`probe_levels` first (the dearest first, so the estimate comes early), then
     the rest in their order."""
+    if not todo:
+        return [], set()
     probes = [cell for level in probe_levels(levels) for cell in todo
               if cell.seed == seed and cell.level == level]
     chosen = set(probes)

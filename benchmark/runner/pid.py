@@ -126,10 +126,10 @@ def prepare(config, base):
 def as_requested(recorded: dict, requested: dict) -> dict:
     """A configuration ``run.json`` recorded, as the user asked for it: without the
     estimator :func:`prepare` pinned for UniBound where ``requested`` (a configuration as
-    the command line gives it) names none, so a rerun compares equal."""
+    the command line gives it) names none or ``auto``, so a rerun compares equal."""
     asked = requested.get("metric_params", {}).get(NAME, {})
     params = dict(recorded.get("metric_params") or {})
-    if NAME in params and "estimator" not in asked:
+    if NAME in params and asked.get("estimator", "auto") == "auto":
         mine = {k: v for k, v in params[NAME].items() if k != "estimator"}
         if mine:
             params[NAME] = mine
@@ -252,8 +252,12 @@ def profiles(result):
     params = config.params_of(NAME)
     frames, unattacked, problems, found = [], None, [], []
     failed = {}  # one line per distinct failure, not one per cell
+    broken = {(e.level, e.seed): e.detail for e in result.errors if e.metric == NAME}
     for level in config.levels:
         for seed in config.seeds:
+            if (level, seed) in broken:  # estimating it again would fail again, and slowly
+                failed.setdefault(broken[level, seed], []).append(f"level {level:g}, seed {seed}")
+                continue
             try:
                 agg = level_profile(result, level, seed)
             except Exception as exc:  # the cell's own failure is reported with the cells

@@ -327,7 +327,8 @@ def sensitivity_grid(sweeps: dict, specs: dict, dataset: str, path):
 
 
 def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
-    """Heatmap of the relative drop (metric x attack) with the verdict in each cell."""
+    """Heatmap of the relative change (metric x attack) with the verdict in each cell
+    ("blind" written "no clear trend": beside a fall, "blind" reads as a contradiction)."""
     sns.set_theme(style="white")
     metrics = metric_order(table["metric"].unique(), specs, by_family=True)
     attacks_ = list(dict.fromkeys(table["attack"]))

@@ -91,10 +91,18 @@ def metric_name(metric) -> str:
         metric = replace(metric, source=getattr(metric.func, "__module__", None) or "unknown")
     known = _METRICS.get(metric.name)
     if known is not None and known.func is not metric.func:
-        raise BenchmarkError(f"metrics: {metric.name!r} is already the name of another metric; "
-                             "give the function a metric_name attribute")
-    _METRICS.setdefault(metric.name, metric)
+        if known.source == "builtin" or not _same_definition(known.func, metric.func):
+            raise BenchmarkError(f"metrics: {metric.name!r} is already the name of another metric; "
+                                 "give the function a metric_name attribute")
+        known = None  # the same function defined again (a notebook cell run twice): the newer
+    if known is None:
+        _METRICS[metric.name] = metric
     return metric.name
+
+
+def _same_definition(a, b) -> bool:
+    key = ("__module__", "__qualname__")
+    return all(getattr(a, k, None) == getattr(b, k, None) for k in key)
 
 
 def _load_entry_points():

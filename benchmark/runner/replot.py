@@ -6,9 +6,11 @@ changes how those are derived (a convention, a figure), :func:`replot` brings an
 earlier run's folder up to date in seconds: ``scores.csv`` stays as it is, and
 ``run.json`` records the replot beside the command that computed the scores.
 
-The PID profile figure is redrawn from ``pid_profile.csv``; a table written before it
-held every seed (it held the first) gets its ``attack`` and ``seed`` columns.  The
-model-comparison figures are left as they are.
+The PID profile figure is redrawn from ``pid_profile.csv`` (without the factors that
+share latents, which need the informations); a table written before it held every
+seed (it held the first) gets its ``attack`` and ``seed`` columns.  The
+model-comparison figures are left as they are.  The matrix and report card of a
+folder are rebuilt from every run folder in it, in the attacks' listing order.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import pandas as pd
 
 import attacks as attack_registry
 
+from ..spec import MetricSpec
 from ..validation import BenchmarkError
 from . import plotting, report, summary
 from .io import atomic_write_csv, atomic_write_json
@@ -39,19 +42,35 @@ def find_runs(directory) -> list[Path]:
     return sorted(found, key=lambda p: (str(p.parent), listing.get(p.name, len(listing)), p.name))
 
 
-def _specs(run: dict, where: Path) -> dict:
-    """``{name: MetricSpec}`` of a run, plugins re-imported from their recorded source."""
-    specs = {}
+def _never_scores(rep, rng):
+    raise BenchmarkError("a metric that --replot stood in for is never run")
+
+
+def _spec(name: str, meta: dict, problems: list):
+    """A run's metric: registered under its name (built-ins, entry points, what this
+    process registered), re-imported from a plugin's ``file.py:func`` or ``module:func``,
+    or else a stand-in with the recorded headline (no target, no rising keys)."""
+    source = meta.get("source", "builtin")
+    for look_up in (name, source if ":" in source else None):
+        if look_up is None:
+            continue
+        try:
+            spec = get_metric(look_up)
+        except BenchmarkError:
+            continue
+        if spec.name == name:
+            return spec
+    problems.append(f"metric {name!r} ({source}) could not be loaded again: drawn from its "
+                    "recorded headline, without its target")
+    return MetricSpec(name, _never_scores, meta.get("headline", name), source=source)
+
+
+def _specs(run: dict, problems: list) -> dict:
+    """``{name: MetricSpec}`` of a run, in its run order."""
     order = run["config"]["metrics"]  # run order: names, or a plugin's source
     recorded = sorted(run.get("metrics", {}).items(), key=lambda item: next(
         (i for i, m in enumerate(order) if m in (item[0], item[1].get("source"))), len(order)))
-    for name, meta in recorded:
-        source = meta.get("source", "builtin")
-        try:
-            specs[name] = get_metric(name if source == "builtin" else source)
-        except BenchmarkError as exc:
-            raise BenchmarkError(f"{where}: metric {name!r} cannot be loaded again ({exc})") from None
-    return specs
+    return {name: _spec(name, meta, problems) for name, meta in recorded}
 
 
 def _label(dataset: str, estimators) -> str:
@@ -65,9 +84,11 @@ def _dataset(run: dict) -> str:
     return Path(config["encodings"]).name if config.get("encodings") else run["space"]["name"]
 
 
-def _replot_one(folder: Path, stamp: dict) -> tuple[pd.DataFrame, dict, tuple]:
+def _replot_one(folder: Path, stamp: dict, problems: list) -> tuple[pd.DataFrame, dict, tuple]:
     run = json.loads((folder / "run.json").read_text())
-    config, specs = run["config"], _specs(run, folder)
+    mine = []
+    config, specs = run["config"], _specs(run, mine)
+    problems.extend(f"{folder}/: {line}" for line in mine)
     scores = pd.read_csv(folder / "scores.csv")
     timings = pd.read_csv(folder / "timings.csv") if (folder / "timings.csv").exists() else \
         pd.DataFrame(columns=["attack", "level", "seed", "metric", "seconds"])
@@ -108,14 +129,14 @@ def replot(directory) -> list[str]:
                              "and scores.csv)")
     stamp = {"command": report.command_line(), "git_commit": report.git_commit(),
              "version": report.versions()["entanglement-bench"]}
-    lines, groups = [], {}
+    lines, groups, problems = [], {}, []
     for folder in runs:
-        scores, specs, label = _replot_one(folder, stamp)
+        scores, specs, label = _replot_one(folder, stamp, problems)
         lines.append(f"replotted {folder}/")
         if len(scores):
             groups.setdefault(folder.parent, []).append((folder.name, scores, specs, label))
     for parent, members in groups.items():
-        if len(members) < 2 or parent in {r for r in runs}:
+        if len(members) < 2 or parent in set(runs):
             continue
         frames = {scores["attack"].iloc[0]: scores for _, scores, _, _ in members}
         specs = {}
@@ -124,4 +145,4 @@ def replot(directory) -> list[str]:
         dataset = members[0][3][0]
         report.write_across_attacks(parent, frames, specs, _label(dataset, [m[3][1] for m in members]))
         lines.append(f"replotted {parent}/sensitivity_grid.png, sensitivity_matrix and report_card")
-    return lines
+    return lines + [f"warning: {line}" for line in problems]

@@ -133,8 +133,8 @@ def write_summary(attack_dir, scores, timings, specs) -> None:
     attack_dir = Path(attack_dir)
     scores = as_written(scores)
     # seconds to the millisecond, levels written as scores.csv writes them (the files join)
-    atomic_write_csv(attack_dir / "timings.csv", timings.assign(seconds=timings["seconds"].round(3)),
-                     FLOAT_FORMAT)
+    atomic_write_csv(attack_dir / "timings.csv",
+                     timings.assign(seconds=[f"{v:.3f}" for v in timings["seconds"]]), FLOAT_FORMAT)
     table = summary.summarise(scores, rising=_rising(specs)) if len(scores) else \
         pd.DataFrame(columns=summary.SUMMARY_COLUMNS)
     atomic_write_csv(attack_dir / "summary.csv", table, FLOAT_FORMAT)
@@ -143,6 +143,7 @@ def write_summary(attack_dir, scores, timings, specs) -> None:
 def draw_sensitivity(attack_dir, scores, specs, attack: str, levels: tuple, dataset: str) -> None:
     """``sensitivity.png``/``.svg``, and the paper's figure on the paper's grid."""
     attack_dir = Path(attack_dir)
+    scores = as_written(scores)  # as --replot draws them
     plotting.sensitivity_figure(scores, specs, attack, dataset, attack_dir / "sensitivity.png")
     if levels == PAPER_GRID and attack == "redundancy":
         plotting.paper_figure(scores, specs, PAPER_METRICS, attack_dir / "paper_figure.png", dataset)

@@ -41,6 +41,8 @@ def format_change(value: float) -> str:
     >>> format_change(-0.724), format_change(0.001), format_change(25.0)
     ('-72%', '0%', '>+1000%')
     """
+    if not np.isfinite(value):
+        return "n/a"
     if abs(value) > 10:
         return f"{'>+' if value > 0 else '<-'}1000%"
     text = f"{value:+.0%}"

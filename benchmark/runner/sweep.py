@@ -317,7 +317,9 @@ def run_sweep(config: SweepConfig, *, base=None, out_dir=None, resume: bool = Fa
         if on_note is not None:
             on_note(note)
 
-    todo, probes = probes_first(todo, config.levels, config.seeds[0])
+    # probed among the cells left to compute, so a resumed sweep measures what it still runs
+    todo, probes = probes_first(todo, {c.level for c in todo},
+                                next((s for s in config.seeds if any(c.seed == s for c in todo)), None))
     pace = Pace(todo, probes)
     workers = [max(1, min(jobs, len(todo)))]
 

@@ -211,3 +211,8 @@ def test_a_map_that_is_not_per_latent_and_monotone_is_refused():
         map_latents(base, latent_map=lambda z: z @ np.ones((3, 3)))
     with pytest.raises(BenchmarkError, match="shape"):
         map_latents(base, latent_map=lambda z: z[:, :2])
+
+
+def test_a_composition_keeps_its_first_part_s_unit():
+    assert attacks.get("rotation+redundancy").unit == attacks.get("rotation").unit
+    assert attacks.get("redundancy+rotation").unit is None

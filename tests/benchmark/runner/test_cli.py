@@ -93,6 +93,17 @@ def test_bad_input_gets_one_clear_line(run_cli, args, message, tmp_path, capsys)
     assert err.count("\n") == 0 and message in err and "Traceback" not in err
 
 
+def test_an_attack_s_own_grid_stops_at_its_range_on_small_encodings(run_cli, grid_table, tmp_path):
+    factors, codes, _ = grid_table()  # (3, 4) factors, 2 latents: missing goes up to 1
+    np.savez(tmp_path / "small.npz", factors=factors, codes=codes)
+    assert run_cli("--attack", "missing", "--quick", "--metrics", "mig", "--seeds", "1",
+                   "--encodings", str(tmp_path / "small.npz"), "--out", str(tmp_path)) == 0
+    levels = sorted(pd.read_csv(tmp_path / "small" / "missing" / "scores.csv")["level"].unique())
+    assert levels == [0.0]  # the quick grid 0, 2, 4 cut at 1
+    assert run_cli("--attack", "missing", "--levels", "0,2", "--metrics", "mig", "--quick",
+                   "--encodings", str(tmp_path / "small.npz"), "--out", str(tmp_path / "b")) == 2
+
+
 def test_levels_past_an_open_ended_grid_are_announced(run_cli, tmp_path, capsys):
     assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "1",
                    "--levels", "0,100", "--out", str(tmp_path)) == 0

@@ -223,7 +223,14 @@ def test_sweep_config_takes_functions_and_specs(tmp_path):
         assert set(result.scores.metric) == {"mig", "scaled_latent_range", "halved_mig"}
         with pytest.raises(BenchmarkError, match="already the name of another metric"):
             SweepConfig(attack="noise", levels=(0.0,),
-                        metrics=(MetricSpec("halved_mig", lambda rep, rng: 0.0, "halved_mig"),))
+                        metrics=(MetricSpec("halved_mig", scaled_latent_range, "halved_mig"),))
+
+        def scaled_latent_range_again(rep, rng):  # a notebook cell run again: the same name
+            return 0.5
+        scaled_latent_range_again.__qualname__ = scaled_latent_range.__qualname__
+        scaled_latent_range_again.__name__ = "scaled_latent_range"
+        SweepConfig(attack="noise", levels=(0.0,), metrics=(scaled_latent_range_again,))
+        assert get_metric("scaled_latent_range").func is scaled_latent_range_again
     finally:
         registry.unregister_metric("scaled_latent_range")
         registry.unregister_metric("halved_mig")

@@ -3,6 +3,8 @@ import json
 
 import pandas as pd
 
+from benchmark.runner import registry
+
 FILES = ["summary.csv", "timings.csv", "pid_profile.csv"]
 
 
@@ -46,3 +48,19 @@ def test_replot_of_a_folder_without_runs_is_one_line(run_cli, tmp_path, capsys):
     assert run_cli("--replot", str(tmp_path)) == 2
     assert capsys.readouterr().err.strip() == (f"error: --replot {tmp_path}: no run found (a run "
                                                "folder holds run.json and scores.csv)")
+
+
+def test_a_metric_that_cannot_be_loaded_again_is_drawn_from_its_headline(run_cli, tmp_path, capsys):
+    plugin = tmp_path / "gone.py"
+    plugin.write_text("def gone(rep, rng):\n    return {'gone': 0.5, 'other': 1.0}\n")
+    out = tmp_path / "out"
+    assert run_cli("--attack", "noise", "--quick", "--metrics", "mig", "--seeds", "1",
+                   "--metric", f"{plugin}:gone", "--out", str(out)) == 0
+    summary = (out / "noise" / "summary.csv").read_bytes()
+    plugin.unlink()  # the file moved away since the run, in another process
+    registry.unregister_metric("gone")
+    capsys.readouterr()
+    assert run_cli("--replot", str(out)) == 0
+    err = capsys.readouterr().err
+    assert "metric 'gone'" in err and "could not be loaded again" in err
+    assert (out / "noise" / "summary.csv").read_bytes() == summary
