@@ -7,7 +7,6 @@ import json
 import signal
 import sys
 import threading
-from dataclasses import asdict
 from pathlib import Path
 
 import attacks as attack_registry
@@ -17,8 +16,9 @@ from ..factors import FactorSpace, builtin_names
 from ..information import usable_cores
 from ..spec import FAMILIES
 from ..validation import BenchmarkError, did_you_mean, unknown_name
-from . import models, pid, report
+from . import models, report
 from .io import OutputLock
+from .outputs import attack_folder, check_replacements, open_ended_notes
 from .registry import default_metric_names, get_metric, metric_names
 from .replot import replot
 from .signals import Interrupted, Terminated
@@ -315,65 +315,6 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
         metrics=tuple(plugin_specs.get(m, m) for m in metrics),
         seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
         quick=args.quick, encodings=encodings, metric_params=metric_params)
-
-
-def attack_folder(out: Path, attack: str) -> Path:
-    """Where a sweep of ``attack`` writes: ``OUT/<attack>``, a composition ``a+b`` in
-    ``OUT/a_then_b``."""
-    return out / attack.replace("+", "_then_")
-
-
-def recorded_config(config) -> dict:
-    """A sweep's configuration as ``run.json`` records it, the encodings by file name (a
-    model's folder is named after its file already)."""
-    record = json.loads(json.dumps(asdict(config), default=str))
-    if record.get("encodings"):
-        record["encodings"] = Path(record["encodings"]).name
-    return record
-
-
-def check_replacements(folders: dict, force: bool) -> list[str]:
-    """Refuse to write over the outputs of a sweep of another configuration.
-
-    ``folders`` maps each attack folder of the run to its :class:`SweepConfig`.  A
-    folder whose ``run.json`` records the same configuration is simply rewritten (a
-    rerun); one that records another is refused in one line naming what differs,
-    unless ``force``, when that line becomes a note.  Returns the notes."""
-    notes = []
-    for folder, config in folders.items():
-        try:
-            old = json.loads((folder / "run.json").read_text())["config"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # nothing there, or not a run of ours: nothing to protect
-        new = recorded_config(config)
-        if not isinstance(old, dict):
-            continue
-        if old.get("encodings"):
-            old["encodings"] = Path(str(old["encodings"])).name
-        old = pid.as_requested(old, new)
-        differ = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-        if not differ:
-            continue
-        what = f"a sweep of another configuration (it differs in {', '.join(differ)})"
-        if not force:
-            raise BenchmarkError(f"{folder}/ holds {what}: give this run another --out, or add "
-                                 "--force to replace it")
-        notes.append(f"replacing {folder}/, which held {what}")
-    return notes
-
-
-def open_ended_notes(runs, bases) -> list[str]:
-    """A line for each attack swept beyond its default grid although its level has no
-    upper limit (the level scales a copy or a noise), so the run says where it goes."""
-    lines = {}
-    for key, configs in runs.items():
-        for name, config in configs.items():
-            spec = attack_registry.get(name)
-            top = max(config.levels)
-            if spec.level_limit(bases[key]) is None and top > max(spec.levels):
-                lines[name] = (f"{name}'s level has no upper limit; {top:g} goes beyond its "
-                               f"default grid (0 to {max(spec.levels):g})")
-    return list(lines.values())
 
 
 def _run_attacks(args, out, configs, base, model=None):
