@@ -82,11 +82,8 @@ def metric_name(metric) -> str:
         for registered in _METRICS.values():
             if registered.func is metric:
                 return registered.name
-        name = getattr(metric, "metric_name", getattr(metric, "__name__", "metric"))
-        metric = MetricSpec(name, metric, getattr(metric, "headline", name),
-                            target=getattr(metric, "target", None),
-                            family=getattr(metric, "family", None),
-                            source=getattr(metric, "__module__", None) or "unknown")
+        metric = _spec_of(metric, getattr(metric, "metric_name", getattr(metric, "__name__", "metric")),
+                          getattr(metric, "__module__", None) or "unknown")
     elif metric.source == "builtin" and metric not in BUILTIN_SPECS:  # the default: a user's spec
         metric = replace(metric, source=getattr(metric.func, "__module__", None) or "unknown")
     known = _METRICS.get(metric.name)
@@ -103,6 +100,12 @@ def metric_name(metric) -> str:
 def _same_definition(a, b) -> bool:
     key = ("__module__", "__qualname__")
     return all(getattr(a, k, None) == getattr(b, k, None) for k in key)
+
+
+def _spec_of(func, name: str, source: str) -> MetricSpec:
+    """A plain function as a metric: its headline, target and family from its attributes."""
+    return MetricSpec(name, func, getattr(func, "headline", name), target=getattr(func, "target", None),
+                      family=getattr(func, "family", None), source=source)
 
 
 def _load_entry_points():
@@ -252,9 +255,7 @@ def load_plugin(spec: str) -> MetricSpec:
         raise BenchmarkError(
             f"metric plugin {spec!r} is named {name!r} like an existing metric; rename the "
             "function or give it a metric_name attribute")
-    metric = MetricSpec(name, func, getattr(func, "headline", name),
-                        target=getattr(func, "target", None), family=getattr(func, "family", None),
-                        source=spec)
+    metric = _spec_of(func, name, spec)
     _METRICS[name] = metric
     _PLUGINS[spec] = metric
     return metric

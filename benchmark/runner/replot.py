@@ -73,12 +73,6 @@ def _specs(run: dict, problems: list) -> dict:
     return {name: _spec(name, meta, problems) for name, meta in recorded}
 
 
-def _label(dataset: str, estimators) -> str:
-    """A figure's data set and UniBound's estimator(s), as :func:`.report.figure_label` says them."""
-    used = sorted({e for text in estimators if text for e in text.split("+")})
-    return f"{dataset}; UniBound by the {'+'.join(used)} estimator" if used else dataset
-
-
 def _dataset(run: dict) -> str:
     config = run["config"]
     return Path(config["encodings"]).name if config.get("encodings") else run["space"]["name"]
@@ -94,7 +88,7 @@ def _replot_one(folder: Path, stamp: dict, problems: list) -> tuple[pd.DataFrame
         pd.DataFrame(columns=["attack", "level", "seed", "metric", "seconds"])
     report.write_summary(folder, scores, timings, specs)
     estimator = run.get("estimator", {}).get("unibound")
-    label = _label(_dataset(run), [estimator])
+    label = report.estimator_label(_dataset(run), [estimator])
     if len(scores):
         report.draw_sensitivity(folder, scores, specs, config["attack"],
                                 tuple(float(v) for v in config["levels"]), label)
@@ -143,6 +137,7 @@ def replot(directory) -> list[str]:
         for _, _, s, _ in members:
             specs.update(s)
         dataset = members[0][3][0]
-        report.write_across_attacks(parent, frames, specs, _label(dataset, [m[3][1] for m in members]))
+        report.write_across_attacks(parent, frames, specs,
+                                    report.estimator_label(dataset, [m[3][1] for m in members]))
         lines.append(f"replotted {parent}/sensitivity_grid.png, sensitivity_matrix and report_card")
     return lines + [f"warning: {line}" for line in problems]

@@ -18,9 +18,10 @@ from . import card, model_plots, models, pid, plotting, summary
 from .io import atomic_write_csv, atomic_write_json
 from .seeding import attack_rng
 
-__all__ = ["FLOAT_FORMAT", "PAPER_GRID", "PAPER_METRICS", "as_written", "command_line", "draw_sensitivity",
-           "git_commit", "result_table", "versions", "write_across_attacks", "write_attack_outputs",
-           "write_model_outputs", "write_multi_attack_outputs", "write_summary"]
+__all__ = ["FLOAT_FORMAT", "PAPER_GRID", "PAPER_METRICS", "as_written", "command_line",
+           "draw_sensitivity", "estimator_label", "git_commit", "result_table", "versions",
+           "write_across_attacks", "write_attack_outputs", "write_model_outputs",
+           "write_multi_attack_outputs", "write_summary"]
 
 PAPER_GRID = (0.0, 0.5, 1.0, 1.5, 2.0)
 PAPER_METRICS = ("beta_vae", "factor_vae", "mig", "unibound")
@@ -82,9 +83,15 @@ def figure_label(results) -> str:
     """The data set of the sweeps ``results`` and the estimator(s) UniBound used there,
     for figure titles: every figure names the estimator its PID scores come from."""
     first = results[0]
-    label = dataset_label(first.config, first.base)
-    used = sorted({e for r in results for e in pid.run_record(r).get(pid.NAME, "").split("+") if e})
-    return f"{label}; UniBound by the {'+'.join(used)} estimator" if used else label
+    return estimator_label(dataset_label(first.config, first.base),
+                           [pid.run_record(r).get(pid.NAME) for r in results])
+
+
+def estimator_label(dataset: str, estimators) -> str:
+    """``dataset`` and the estimator(s) UniBound used (``"exact"``, ``"exact+knn"`` or
+    None per sweep), as every figure title says them."""
+    used = sorted({e for text in estimators if text for e in text.split("+")})
+    return f"{dataset}; UniBound by the {'+'.join(used)} estimator" if used else dataset
 
 
 def write_attack_outputs(attack_dir, result) -> list:
