@@ -194,7 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", help="a,b,c or start:stop:count, or 'quick' for each attack's "
                                     "--quick grid at full sample sizes (default: the attack's own grid; "
                                     f"at most {MAX_LEVELS} levels, each at most {MAX_LEVEL:g})")
-    p.add_argument("--dataset", help="factor space (default: dsprites; not with --encodings)")
+    p.add_argument("--dataset", help="factor grid by its data set's name (default: dsprites; "
+                                     "--list shows them; not with --encodings)")
     p.add_argument("--metrics", help="comma list of registered metrics, or 'all' "
                                      "(default: the protocol's default set)")
     p.add_argument("--metric", action="append", default=[], metavar="SPEC",
@@ -250,13 +251,13 @@ def list_available() -> str:
             lines.append(f"  {family or 'other'}:")
         for spec in members:
             star = "*" if spec.default else " "
-            lines.append(f"  {star} {spec.name:<18} {spec.display_name:<22} headline: {spec.headline:<18} "
+            lines.append(f"  {star} {spec.name:<18} {spec.display_name:<26} headline: {spec.headline:<18} "
                          f"target: {spec.target or '-'}")
     lines.append("datasets:")
     for name in builtin_names():
         space = FactorSpace.named(name)
         factors = ", ".join(f"{n} {s}" for n, s in zip(space.names, space.sizes))
-        lines.append(f"  {name:<12} {factors}")
+        lines.append(f"  {name:<13} {factors}")
     return "\n".join(lines)
 
 
