@@ -11,7 +11,7 @@ is BetaVAE with the review's sizes) is one more spec of the same function.
 
 Families (Carbonneau et al. 2022):
 
-* intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS;
+* intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES;
 * predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC;
 * information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency,
   MED and Top-k MED;
@@ -45,6 +45,7 @@ from . import (
     _mig_sup,
     _min_suf,
     _modularity,
+    _omes,
     _sap,
     _unsupervised,
     _z_max_var,
@@ -66,6 +67,7 @@ from ._mig import mig, mig_score
 from ._mig_sup import mig_sup, mig_sup_score
 from ._min_suf import min_suf, min_suf_score
 from ._modularity import modularity, modularity_score
+from ._omes import omes, omes_score
 from ._sampling import encode_batches, sample_batches, sample_codes, train_test_codes
 from ._sap import sap, sap_score
 from ._unsupervised import unsupervised, unsupervised_score
@@ -76,7 +78,7 @@ from ._z_max_var import z_max_var, z_max_var_score
 SPECS = (
     _mig.SPEC, _beta_vae.SPEC, _factor_vae.SPEC, _dci.FAST_SPEC,
     # intervention
-    _beta_vae.REVIEW_SPEC, _factor_vae.REVIEW_SPEC, _z_max_var.SPEC, _irs.SPEC,
+    _beta_vae.REVIEW_SPEC, _factor_vae.REVIEW_SPEC, _z_max_var.SPEC, _irs.SPEC, _omes.SPEC,
     # predictor
     _dci.SPEC, _dci_regression.LASSO_SPEC, _dci_regression.RF_SPEC, _sap.SPEC, _explicitness.SPEC,
     _dci_es.SPEC, _mcc.SPEC,
@@ -94,5 +96,6 @@ __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_rows_score", "bet
            "factor_vae_rows_score", "factor_vae_score", "importance_matrix", "infomec", "infomec_score",
            "irs", "irs_score", "jemmig", "jemmig_score", "mcc", "mcc_score", "med", "med_score", "mig",
            "mig_score", "mig_sup", "mig_sup_score", "min_suf", "min_suf_score", "modularity",
+           "omes", "omes_score",
            "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score", "train_test_codes",
            "unsupervised", "unsupervised_score", "z_max_var", "z_max_var_score"]

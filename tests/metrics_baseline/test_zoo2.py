@@ -15,6 +15,14 @@ from metrics_baseline._mcc import SPEC as MCC_SPEC
 from metrics_baseline._mcc import correlation_matrix, mcc, mcc_score
 from metrics_baseline._med import SPEC as MED_SPEC
 from metrics_baseline._med import TOPK_SPEC, med, med_importance, med_score, top_k_codes
+from metrics_baseline._omes import SPEC as OMES_SPEC
+from metrics_baseline._omes import (
+    omes,
+    omes_per_factor,
+    omes_score,
+    one_diff_pairs,
+    response_matrix,
+)
 from metrics_baseline._unsupervised import SPEC as UNSUPERVISED_SPEC
 from metrics_baseline._unsupervised import (
     gaussian_total_correlation,
@@ -94,6 +102,88 @@ def test_med_resampled_agrees_in_distribution(zoo2):
         for key in ("disentanglement", "completeness"):
             ours = np.mean([d[key] for d in draws])
             assert ours == pytest.approx(expected[key], abs=0.02), (name, key)
+
+
+def test_omes_agrees_with_the_authors_code_on_their_pairs(zoo2):
+    """The reference's pairs are stored (its pairing cannot be seeded in the original):
+    per-factor scores for both poolings and every alpha to 1e-6; OMES, which the
+    reference rounds to 4 decimals, to 5e-5."""
+    sets, metrics = zoo2
+    pairs = np.load(DATA / "zoo2_omes_pairs.npz")
+    for name, result in metrics["omes/omes"]["results"].items():
+        codes, factors = sets[name]
+        for run in result["runs"]:
+            seed, out = run["seed"], run["output"]
+            keys = [f"{name}__seed{seed}__f{k}" for k in range(factors.shape[1])]
+            xs = [codes[pairs[f"{key}__x"]] for key in keys]
+            ys = [codes[pairs[f"{key}__y"]] for key in keys]
+            assert all(np.all((factors[pairs[f"{key}__x"]] != factors[pairs[f"{key}__y"]]).sum(1) == 1)
+                       for key in keys)
+            response = response_matrix(xs, ys)
+            for pooling in ("max", "avg"):
+                for alpha in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.0):
+                    ours = omes_per_factor(response, alpha=alpha, pooling=pooling)
+                    theirs = [out[f"factor/{pooling}/{alpha}/f{k}"] for k in range(len(keys))]
+                    np.testing.assert_allclose(ours, theirs, atol=1e-6, rtol=0)
+            assert omes_score(xs, ys)["omes"] == pytest.approx(out["avg/0.5"], abs=5e-5)
+            assert omes_score(xs, ys, pooling="max")["omes"] == pytest.approx(out["max/0.5"], abs=5e-5)
+
+
+# ---------------------------------------------------------------- OMES
+
+
+def test_omes_hand_computed():
+    """C = [[1, 0], [0.5, 0.5]]: latent 0 moves with factor 0 only, latent 1 with both.
+    Factor 0: overlap per latent [1, .5], multiple encoding [1 - (0 + .5)/2, 1 - (1 + .5)/2]
+    = [.75, .25]; avg pooling, sum(score * w^2) / sum(w) with w = [1, .5]:
+    (1 + .5 * .25) / 1.5 = .75 and (.75 + .25 * .25) / 1.5 = .541666...  Factor 1: only
+    latent 1 (w = .5) counts, its score times .25 / .5: overlap .5 -> .25, multiple
+    encoding 1 - (0 + .5)/2 = .75 -> .375."""
+    c = np.array([[1.0, 0.0], [0.5, 0.5]])
+    np.testing.assert_allclose(omes_per_factor(c, alpha=1.0), [0.75, 0.25], atol=1e-15)
+    np.testing.assert_allclose(omes_per_factor(c, alpha=0.0), [0.8125 / 1.5, 0.375], atol=1e-15)
+    np.testing.assert_allclose(omes_per_factor(c, alpha=1.0, pooling="max"), [1.0, 0.25], atol=1e-15)
+
+
+def test_omes_of_a_perfect_response_is_one_and_invariances():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, 3000, 3))
+    xs = [a.copy() for _ in range(3)]
+    ys = []
+    for k in range(3):
+        y = a.copy()
+        y[:, k] = b[:, k]  # factor k moves latent k, independently of where it was
+        ys.append(y)
+    # Below 1 by the moved latents' sample correlation: E|corr| = sqrt(2 / (pi n)) = 0.015.
+    assert omes_score(xs, ys)["omes"] == pytest.approx(1.0, abs=0.03)
+    # Permuting latents, rescaling or flipping one: the same score.
+    perm = [2, 0, 1]
+    scale = np.array([3.0, -0.5, 1.0])
+    base = omes_score(xs, ys)
+    moved = omes_score([x[:, perm] * scale for x in xs], [y[:, perm] * scale for y in ys])
+    assert moved == pytest.approx(base, abs=1e-12)
+
+
+def test_one_diff_pairs_are_the_references_pairs_in_kind():
+    y = grid([3, 4, 2])
+    for k, (x_rows, y_rows) in enumerate(one_diff_pairs(y, 0)):
+        differ = y[x_rows] != y[y_rows]
+        assert np.all(differ[:, k]) and differ.sum(axis=1).tolist() == [1] * len(x_rows)
+        # Each group of m distinct vectors is visited m times, m // 2 pairs each.
+        m = y[:, k].max() + 1
+        assert len(x_rows) == len(y) * (m // 2)
+
+
+def test_omes_on_grids_and_tables():
+    space = FactorSpace.synthetic([6, 8])
+    # A latent copying a factor of m values: C = 1 - 1/(m - 1) (see the module docstring).
+    out = omes(ideal(space, noise=0), 0, num_pairs=20000)
+    c = np.array([[1 - 1 / 5, 0.0], [0.0, 1 - 1 / 7]])
+    assert out["omes"] == pytest.approx(np.mean(omes_per_factor(c)), abs=0.02)
+    table = from_arrays(grid([6, 8], repeat=2), np.repeat(grid([6, 8]), 2, axis=0).astype(float))
+    assert omes(table, 0, num_pairs=5000)["omes"] == pytest.approx(out["omes"], abs=0.03)
+    with pytest.raises(BenchmarkError, match="pooling must be one of"):
+        omes_per_factor(np.eye(2), pooling="mean")
 
 
 # ---------------------------------------------------------------- MCC
@@ -293,7 +383,8 @@ def test_unsupervised_errors_and_representation():
 
 
 def test_specs_are_listed_with_family_and_target():
-    assert {"mcc", "med", "med_topk", "unsupervised"} <= {s.name for s in SPECS}
+    assert {"mcc", "med", "med_topk", "omes", "unsupervised"} <= {s.name for s in SPECS}
+    assert (OMES_SPEC.family, OMES_SPEC.target) == ("intervention", "modularity")
     assert (MCC_SPEC.family, MCC_SPEC.target) == ("predictor", "compactness")
     assert (MED_SPEC.family, MED_SPEC.target, TOPK_SPEC.target) == ("information", "modularity",
                                                                     "modularity")
