@@ -9,9 +9,13 @@ maximises the summed correlation (Hungarian algorithm), and the mean over the
 score is symmetric in the order of its two arguments.
 
 MCC asks whether each factor is recovered by one latent up to an affine
-(Pearson) or monotone (Spearman) map, so its target is compactness, as for
-SAP.  It only looks at the matched latents: a duplicated or redundant latent
-left out of the matching changes nothing.
+(Pearson) or monotone (Spearman) map: a one-to-one correspondence, which is what
+compactness asks of each factor, so that is its target (as for SAP, the other score of
+one latent per factor).  Its blind spots, which the report card shows: it only looks
+at the matched latents, so a duplicated or redundant latent left out of the matching
+changes nothing (``duplicate`` and ``redundancy`` leave it flat where compactness
+falls); with fewer latents than factors the unmatched factors are not counted (one
+latent copying one of three factors scores 1).
 
 Deliberate difference: a constant latent or factor has no correlation; numpy
 returns NaN there (and the reference's matching then fails), here it is 0.

@@ -19,9 +19,12 @@ code is credited to its most informative factor, and per factor only the ``k`` c
 with the highest per-code disentanglement among those credited to it are kept (rows of
 ``R`` are not renormalised); D and C of those rows are the ``top_*`` scores.
 
-Deliberate difference: a factor about which no code carries information makes the
-reference divide 0 by 0 (NaN); its column is 0 here, as DCI treats an importance-free
-factor.
+Deliberate differences, all where the reference returns NaN or raises: a factor about
+which no code carries information makes it divide 0 by 0; its column is 0 here, as DCI
+treats an importance-free factor.  With one factor (one latent) its entropies in base 1
+are undefined; D (C) is 1 here, as in DCI.  A factor that takes one value in the
+training points makes its logistic regression raise; here it is predicted as that
+value.
 """
 from __future__ import annotations
 
@@ -33,11 +36,11 @@ from sklearn.linear_model import LogisticRegression
 
 from benchmark.information import discrete_mutual_info, discretize
 from benchmark.spec import MetricSpec
-from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int
+from benchmark.validation import BenchmarkError, check_codes_factors, check_positive_int, check_rng
 
 from ._dci import completeness, disentanglement, disentanglement_per_code
 from ._parallel import fit_in_threads
-from ._sampling import train_test_codes
+from ._sampling import sample_codes, train_test_codes
 
 __all__ = ["SPEC", "TOPK_SPEC", "med", "med_importance", "med_score", "top_k_codes"]
 
@@ -162,6 +165,9 @@ def med(rep, rng, *, num_train: int = 10000, num_test: int = 10000, num_bins: in
     >>> out["disentanglement"] > 0.9, out["informativeness_test"]  # D: plug-in bias on 500 draws
     (True, 1.0)
     """
+    if not informativeness:  # Top-k MED alone: no held-out codes to draw
+        codes, factors = sample_codes(rep, check_positive_int(num_train, "num_train", 2), check_rng(rng))
+        return med_score(codes, factors, num_bins=num_bins, topk=topk, informativeness=False)
     codes, factors, codes_test, factors_test = train_test_codes(rep, rng, num_train, num_test)
     return med_score(codes, factors, codes_test, factors_test, num_bins=num_bins, topk=topk,
                      informativeness=informativeness)

@@ -18,10 +18,12 @@ covariance of the codes (``np.cov``, ``ddof=1``):
 
 The headline is the total correlation, the one score here that does not change when a
 latent is rescaled (the Wasserstein scores are dominated by the latents of largest
-variance).  Deliberate difference: exactly collinear latents (a constant latent, an
-exact copy) make the covariance singular and the reference's total correlation ``inf``
-or NaN; here such codes are refused with a clear error (a sweep records the cell as
-failed and goes on), since no number can stand for an infinite dependence.
+variance).  Deliberate differences: a constant latent (the ``circular`` attack's pad at
+level 0) makes the reference's total correlation NaN; it is independent of the others
+and is left out of it here.  Latents collinear up to rounding (an exact copy) make the
+covariance singular and the reference's total correlation ``inf`` (or some 18 nats of
+rounding noise); such codes are refused with a clear error (a sweep records the cell
+as failed and goes on), since no number can stand for an infinite dependence.
 """
 from __future__ import annotations
 
@@ -33,22 +35,31 @@ from benchmark.validation import BenchmarkError, check_codes, check_positive_int
 
 from ._sampling import sample_codes
 
-#: Smallest eigenvalue of the latents' correlation matrix below which they count as
-#: collinear: exact copies leave only rounding error there (about 1e-16), which would
-#: otherwise read as a total correlation of some 18 nats.
-_COLLINEAR = 1e-10
+#: Smallest eigenvalue of the latents' correlation matrix, per latent, below which they
+#: count as collinear: an exact copy leaves only rounding error there (about 1e-16), which
+#: would otherwise read as a total correlation of some 18 nats; a copy with noise of
+#: relative size 1e-6 (eigenvalue about 1e-12) is still scored.
+_COLLINEAR = 64 * np.finfo(float).eps
 
 __all__ = ["SPEC", "gaussian_total_correlation", "gaussian_wasserstein_correlation",
            "unsupervised", "unsupervised_score"]
 
 
 def gaussian_total_correlation(cov) -> float:
-    """Total correlation (nats) of a Gaussian of covariance ``cov``."""
+    """Total correlation (nats) of a Gaussian of covariance ``cov``.
+
+    A constant latent (zero variance) is independent of the others and adds nothing: it
+    is left out.  Latents collinear up to rounding make it infinite: refused.
+    """
     cov = np.asarray(cov, dtype=float)
+    varying = np.diag(cov) > 0
+    cov = cov[np.ix_(varying, varying)]
+    if cov.shape[0] < 2:
+        return 0.0
     scale = np.sqrt(np.diag(cov))
-    if not np.all(scale > 0) or np.linalg.eigvalsh(cov / np.outer(scale, scale))[0] <= _COLLINEAR:
-        raise BenchmarkError("the codes' covariance is singular (a constant latent, or one that is "
-                             "a linear function of others): their Gaussian total correlation is infinite")
+    if np.linalg.eigvalsh(cov / np.outer(scale, scale))[0] <= _COLLINEAR * cov.shape[0]:
+        raise BenchmarkError("the codes' covariance is singular (a latent is a linear function of "
+                             "others): their Gaussian total correlation is infinite")
     return float(0.5 * (np.sum(np.log(np.diag(cov))) - np.linalg.slogdet(cov)[1]))
 
 

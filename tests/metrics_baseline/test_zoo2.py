@@ -89,8 +89,9 @@ def test_med_agrees_with_the_authors_code(zoo2):
 
 def test_med_resampled_agrees_in_distribution(zoo2):
     """``med/med@resampled`` draws train and test rows with replacement: our mean over five
-    draws of our own within 0.02 of the reference's mean (the brief's rule for stochastic
-    values), for the D / C keys."""
+    draws of our own within 0.01 of the reference's mean for the D / C keys (tighter than
+    the usual 0.02: on ``small`` resampling itself moves D by 0.017, from 0.9715 to
+    0.9547, with a seed-to-seed std of 0.003)."""
     sets, metrics = zoo2
     for name, expected in _means(metrics, "med/med@resampled").items():
         codes, factors = sets[name]
@@ -101,7 +102,7 @@ def test_med_resampled_agrees_in_distribution(zoo2):
             draws.append(med_score(codes[train], factors[train], informativeness=False))
         for key in ("disentanglement", "completeness"):
             ours = np.mean([d[key] for d in draws])
-            assert ours == pytest.approx(expected[key], abs=0.02), (name, key)
+            assert ours == pytest.approx(expected[key], abs=0.01), (name, key)
 
 
 def test_omes_agrees_with_the_authors_code_on_their_pairs(zoo2):
@@ -162,6 +163,20 @@ def test_omes_of_a_perfect_response_is_one_and_invariances():
     base = omes_score(xs, ys)
     moved = omes_score([x[:, perm] * scale for x in xs], [y[:, perm] * scale for y in ys])
     assert moved == pytest.approx(base, abs=1e-12)
+
+
+def test_omes_drops_inactive_latents_and_scores_an_unmoved_factor_zero():
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((2, 2000, 2))
+    xs = [a.copy(), a.copy()]
+    ys = [np.c_[b[:, 0], a[:, 1]], np.c_[a[:, 0], b[:, 1]]]
+    base = omes_score(xs, ys)
+    # A latent of standard deviation 0.01 (< 0.05) is inactive: dropped, as in the reference.
+    tiny = 0.01 * rng.standard_normal((2000, 1))
+    wider = omes_score([np.c_[x, tiny] for x in xs], [np.c_[y, tiny[::-1]] for y in ys])
+    assert wider == base
+    # No latent moves with factor 1: its column of C is 0 and it scores 0.
+    assert omes_per_factor(np.array([[0.9, 0.0], [0.1, 0.0]]))[1] == 0.0
 
 
 def test_one_diff_pairs_are_the_references_pairs_in_kind():
@@ -286,6 +301,17 @@ def test_top_k_keeps_the_most_disentangled_codes_per_factor():
     assert top_k_codes(r, 5).tolist() == [0, 1, 2, 3]
 
 
+def test_top_k_with_a_factor_that_owns_no_code():
+    """Both codes are credited to factor 0 (equal per-code D, a tie kept in row order):
+    factor 1 keeps none, Top-1 keeps one row, Top-2 both."""
+    r = np.array([[0.7, 0.35], [0.3, 0.15]])
+    assert top_k_codes(r, 1).tolist() == [0] and top_k_codes(r, 2).tolist() == [0, 1]
+    top = med_score(np.c_[np.arange(8.0), np.arange(8.0) % 4], np.c_[np.arange(8) // 2,
+                                                                     np.zeros(8, int)],
+                    informativeness=False)
+    assert np.isfinite(list(top.values())).all()
+
+
 def test_top_k_med_ignores_uninformative_latents():
     """Many latents of pure noise drag MED's completeness down; Top-1 keeps one per factor."""
     rng = np.random.default_rng(0)
@@ -338,6 +364,27 @@ def test_gaussian_scores_with_unequal_variances():
     middle = np.diag(d) @ cov @ np.diag(d)
     expected = 2 * np.trace(cov) - 2 * np.sum(np.sqrt(np.linalg.eigvalsh(middle)))
     assert gaussian_wasserstein_correlation(cov) == pytest.approx(expected, abs=1e-12)
+
+
+def test_wasserstein_agrees_with_the_references_sqrtm_on_unequal_variances():
+    import scipy.linalg
+
+    cov = np.array([[4.0, 1.2, 0.0], [1.2, 1.0, -0.3], [0.0, -0.3, 0.25]])
+    reference = 2 * np.trace(cov) - 2 * np.trace(scipy.linalg.sqrtm(cov * np.diag(cov)[:, None])).real
+    assert gaussian_wasserstein_correlation(cov) == pytest.approx(reference, abs=1e-12)
+
+
+def test_a_constant_latent_adds_no_total_correlation_and_a_noisy_copy_is_scored():
+    rng = np.random.default_rng(4)
+    z = rng.multivariate_normal([0, 0], [[1, 0.5], [0.5, 1]], 5000)
+    with_constant = np.c_[z, np.zeros(5000)]
+    assert unsupervised_score(with_constant)["gaussian_total_correlation"] == pytest.approx(
+        unsupervised_score(z)["gaussian_total_correlation"], abs=1e-12)
+    # A copy with noise 1e-5 of its scale is a finite (large) dependence: about
+    # -log(1 - rho^2) / 2 with 1 - rho^2 = 1e-10, i.e. 11.5 nats.
+    x = z[:, 0]
+    copy = np.c_[x, x + 1e-5 * rng.standard_normal(5000)]
+    assert unsupervised_score(copy)["gaussian_total_correlation"] == pytest.approx(11.5, abs=0.1)
 
 
 def test_mutual_info_score_of_copies_and_of_independent_latents():
