@@ -35,6 +35,8 @@ def all_but_one(rep) -> float:
     return float(rep.dim - 1)
 
 
+all_but_one.label = "the number of latents minus one"  # how --list names this limit
+
 SPEC = AttackSpec(
     "missing", missing, levels=(0.0, 1.0, 2.0, 3.0, 4.0), quick_levels=(0.0, 2.0, 4.0),
     description="the first floor(level) latents replaced by noise: factors go missing (the review's)",

@@ -88,10 +88,12 @@ class AttackSpec:
         return label, [factor * v for v in levels]
 
 
-#: The most latents an attacked representation may have.  Every metric's cost grows
-#: with them (UniBound's at least linearly, its exact estimator's memory too), and
-#: attacks that add latents compound: fourteen ``duplicate`` in a row make 81,920.
-MAX_LATENTS = 1024
+#: The most latents an attacked representation may have: twice the widest encodings
+#: file (``benchmark.encodings.MAX_LATENTS``), so that ``duplicate`` can double it.
+#: Every metric's cost grows with them (UniBound's at least linearly, its exact
+#: estimator's memory too), and attacks that add latents compound: fourteen
+#: ``duplicate`` in a row make 81,920.
+MAX_LATENTS = 8192
 
 
 def check_latents(rep, name: str, level):

@@ -16,6 +16,7 @@ draw rows that share the fixed value.
 from __future__ import annotations
 
 import math
+import os
 import zipfile
 import zlib
 from functools import cached_property
@@ -44,11 +45,53 @@ MAX_FACTOR_VALUES = 1_000_000
 MAX_ROWS = 10_000_000
 #: Factors (columns of ``factors``) of an encodings file.
 MAX_FACTORS = 64
-#: Latents (columns of ``codes`` and ``variances``) of an encodings file; the same
-#: limit as ``attacks.MAX_LATENTS``, which benchmark does not import.
-MAX_LATENTS = 1024
+#: Latents (columns of ``codes`` and ``variances``) of an encodings file: a
+#: self-supervised model's features (512 to 2,048) and twice that.  An attack may widen
+#: a representation further, up to ``attacks.MAX_LATENTS``.
+MAX_LATENTS = 4096
 #: Bytes of one array of an encodings file (2 GiB): 1M rows of 256 float64 latents.
 MAX_ARRAY_BYTES = 2**31
+
+def _bytes_to_load(headers: dict) -> int:
+    """Bytes reading a file takes: its arrays, the float64 copies of codes and variances,
+    and the row index of the factors (about four int64 words per row and factor)."""
+    total = 0
+    for key, (shape, dtype) in headers.items():
+        entries = math.prod(shape)
+        total += entries * dtype.itemsize
+        if key in ("codes", "variances"):
+            total += entries * 8
+        elif key == "factors":
+            total += entries * 8 * 4
+    return total
+
+
+def _available_bytes() -> int | None:
+    """Memory this machine can give without swapping (Linux's MemAvailable), or None
+    where the system does not say."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(filename: str, headers: dict) -> None:
+    """Refuse, before loading, a file this machine has not the memory to read."""
+    needed, available = _bytes_to_load(headers), _available_bytes()
+    if available is not None and needed > available:
+        codes = headers.get("codes", ((), None))[0]
+        raise BenchmarkError(f"{filename}: reading its codes of shape {codes} needs about "
+                             f"{needed / 2**30:,.1f} GiB and this machine has {available / 2**30:,.1f} "
+                             "GiB free; free memory, or save fewer rows (a uniform sample is scored "
+                             "as the whole table, see docs/guide/your-model.md)")
+
 
 # Largest product of factor sizes whose every value combination has its own int64 key.
 _INT64_KEYS = 2**63
@@ -402,7 +445,8 @@ def load_encodings(path) -> TableRepresentation:
 
     Arrays beyond :data:`MAX_ROWS` rows, :data:`MAX_FACTORS` factors,
     :data:`MAX_LATENTS` latents or :data:`MAX_ARRAY_BYTES` bytes are refused from
-    their headers, before they are loaded.
+    their headers, before they are loaded, and so is a file whose reading needs more
+    memory than the machine has free.
     """
     path = Path(path)
     if not path.is_file():
@@ -426,8 +470,10 @@ def load_encodings(path) -> TableRepresentation:
             if unknown:
                 raise BenchmarkError(
                     f"{path.name}: unexpected key(s) {unknown}; allowed: {', '.join(ENCODING_KEYS)}")
-            for key, (shape, dtype) in _npz_headers(path).items():
+            headers = _npz_headers(path)
+            for key, (shape, dtype) in headers.items():
                 _check_array_size(path.name, key, shape, dtype)
+            _check_memory(path.name, headers)
             arrays = {k: data[k] for k in keys}
     except BenchmarkError:
         raise

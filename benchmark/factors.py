@@ -10,31 +10,40 @@ from .validation import BenchmarkError, check_factor_array, check_rng, unknown_n
 
 __all__ = ["FactorSpace", "builtin_names"]
 
+_MPI3D_AXES = (("camera_height", 3), ("background_color", 3), ("horizontal_axis", 40),
+               ("vertical_axis", 40))
+
+# Factor names and sizes as the data sets' authors list them, in their order (no images:
+# the grids are generated).  Where the published data sets index their images by the
+# factors (dSprites, 3dshapes, MPI3D, Falcor3D, Isaac3D), this order is that index's.
 _BUILTIN = {
-    "dsprites": (
-        ("shape", 3),
-        ("scale", 6),
-        ("orientation", 40),
-        ("pos_x", 32),
-        ("pos_y", 32),
-    ),
-    "shapes3d": (
-        ("floor_hue", 10),
-        ("wall_hue", 10),
-        ("object_hue", 10),
-        ("scale", 8),
-        ("shape", 4),
-        ("orientation", 15),
-    ),
-    "mpi3d": (
-        ("object_color", 6),
-        ("object_shape", 6),
-        ("object_size", 2),
-        ("camera_height", 3),
-        ("background_color", 3),
-        ("horizontal_axis", 40),
-        ("vertical_axis", 40),
-    ),
+    # deepmind/dsprites-dataset
+    "dsprites": (("shape", 3), ("scale", 6), ("orientation", 40), ("pos_x", 32), ("pos_y", 32)),
+    # deepmind/3d-shapes
+    "shapes3d": (("floor_hue", 10), ("wall_hue", 10), ("object_hue", 10), ("scale", 8),
+                 ("shape", 4), ("orientation", 15)),
+    # rr-learning/disentanglement_dataset: mpi3d_toy / _realistic / _real, 1,036,800 images
+    "mpi3d": (("object_color", 6), ("object_shape", 6), ("object_size", 2), *_MPI3D_AXES),
+    # the NeurIPS 2019 challenge's first release (disentanglement_lib's mpi3d_toy and
+    # mpi3d_realistic): four colours and four shapes, 460,800 images
+    "mpi3d_2019": (("object_color", 4), ("object_shape", 4), ("object_size", 2), *_MPI3D_AXES),
+    # rr-learning/disentanglement_dataset: mpi3d_complex (real-world objects), 460,800 images
+    "mpi3d_complex": (("object_color", 4), ("object_shape", 4), ("object_size", 2), *_MPI3D_AXES),
+    # NVlabs/High-res-disentanglement-datasets: Falcor3D, 233,280 images
+    "falcor3d": (("lighting_intensity", 5), ("lighting_x_dir", 6), ("lighting_y_dir", 6),
+                 ("lighting_z_dir", 6), ("camera_x_pos", 6), ("camera_y_pos", 6),
+                 ("camera_z_pos", 6)),
+    # NVlabs/High-res-disentanglement-datasets: Isaac3D, 737,280 images, in the order of
+    # its dataset_demo.py, whose strides are the image index's (its README lists the
+    # factors in another order beside the same strides)
+    "isaac3d": (("object_shape", 3), ("robot_x_movement", 8), ("robot_y_movement", 5),
+                ("camera_height", 4), ("object_scale", 4), ("lighting_intensity", 4),
+                ("lighting_y_dir", 6), ("object_color", 4), ("wall_color", 4)),
+    # Reed et al. 2015 as disentanglement_lib reads it: 17,568 images
+    "cars3d": (("elevation", 4), ("azimuth", 24), ("object_type", 183)),
+    # LeCun et al. 2004 as disentanglement_lib reads it: the instance (10 per category)
+    # is not a factor there, it varies within each combination of these four
+    "smallnorb": (("category", 5), ("elevation", 9), ("azimuth", 18), ("lighting", 6)),
 }
 
 
@@ -92,7 +101,14 @@ class FactorSpace:
 
     @classmethod
     def named(cls, name: str) -> "FactorSpace":
-        """A built-in space: ``dsprites``, ``shapes3d`` or ``mpi3d``."""
+        """A built-in space by its data set's name (see :func:`builtin_names`).
+
+        Examples
+        --------
+        >>> space = FactorSpace.named("isaac3d")
+        >>> space.num_factors, int(np.prod(space.sizes))
+        (9, 737280)
+        """
         if name not in _BUILTIN:
             raise unknown_name("dataset", name, builtin_names())
         names, sizes = zip(*_BUILTIN[name])

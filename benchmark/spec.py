@@ -28,12 +28,14 @@ __all__ = ["EXPECTATIONS", "FAMILIES", "PROPERTIES", "MetricSpec", "normalise_re
 PROPERTIES = ("modularity", "compactness", "explicitness", "informativeness",
               "unique_information")
 
-#: How a metric reads the representation (Carbonneau et al. 2022's three families):
+#: How a metric reads the representation (Carbonneau et al. 2022's three families, and
+#: the scores that read no factors at all):
 #: * intervention: fixes or varies factors and compares the codes of the batches;
-#: * predictor: fits models that predict factors from latents and reads their
-#:   accuracy or importances;
-#: * information: estimates informations between latents and factors.
-FAMILIES = ("intervention", "predictor", "information")
+#: * predictor: fits models that predict factors from latents, or matches latents to
+#:   factors, and reads their accuracy, importances or correlations;
+#: * information: estimates informations between latents and factors;
+#: * unsupervised: measures how dependent the latents are, without the factors.
+FAMILIES = ("intervention", "predictor", "information", "unsupervised")
 
 #: How an ideal metric of a property should respond as an attack's level grows.
 EXPECTATIONS = ("fall", "flat", "rise")

@@ -11,9 +11,12 @@ is BetaVAE with the review's sizes) is one more spec of the same function.
 
 Families (Carbonneau et al. 2022):
 
-* intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS;
-* predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES;
-* information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency.
+* intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES;
+* predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC;
+* information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency,
+  MED and Top-k MED;
+* unsupervised (no factors): disentanglement_lib's Gaussian total and Wasserstein
+  correlations and mutual-information score.
 
 The sampling helpers (:func:`sample_codes`, :func:`train_test_codes`,
 :func:`sample_batches`) are here for metric authors: they draw through
@@ -36,11 +39,15 @@ from . import (
     _infomec,
     _irs,
     _jemmig,
+    _mcc,
+    _med,
     _mig,
     _mig_sup,
     _min_suf,
     _modularity,
+    _omes,
     _sap,
+    _unsupervised,
     _z_max_var,
 )
 from ._beta_vae import beta_vae, beta_vae_rows_score, beta_vae_score
@@ -54,12 +61,16 @@ from ._factor_vae import factor_vae, factor_vae_rows_score, factor_vae_score
 from ._infomec import infomec, infomec_score
 from ._irs import irs, irs_score
 from ._jemmig import jemmig, jemmig_score
+from ._mcc import mcc, mcc_score
+from ._med import med, med_score
 from ._mig import mig, mig_score
 from ._mig_sup import mig_sup, mig_sup_score
 from ._min_suf import min_suf, min_suf_score
 from ._modularity import modularity, modularity_score
+from ._omes import omes, omes_score
 from ._sampling import encode_batches, sample_batches, sample_codes, train_test_codes
 from ._sap import sap, sap_score
+from ._unsupervised import unsupervised, unsupervised_score
 from ._z_max_var import z_max_var, z_max_var_score
 
 #: The specs of every metric here: the protocol's default set first (mig, beta_vae,
@@ -67,20 +78,24 @@ from ._z_max_var import z_max_var, z_max_var_score
 SPECS = (
     _mig.SPEC, _beta_vae.SPEC, _factor_vae.SPEC, _dci.FAST_SPEC,
     # intervention
-    _beta_vae.REVIEW_SPEC, _factor_vae.REVIEW_SPEC, _z_max_var.SPEC, _irs.SPEC,
+    _beta_vae.REVIEW_SPEC, _factor_vae.REVIEW_SPEC, _z_max_var.SPEC, _irs.SPEC, _omes.SPEC,
     # predictor
     _dci.SPEC, _dci_regression.LASSO_SPEC, _dci_regression.RF_SPEC, _sap.SPEC, _explicitness.SPEC,
-    _dci_es.SPEC,
+    _dci_es.SPEC, _mcc.SPEC,
     # information
     _mig_sup.SPEC, _jemmig.SPEC, _dcimig.SPEC, _modularity.SPEC, _infomec.SPEC, _min_suf.SPEC,
+    _med.SPEC, _med.TOPK_SPEC,
+    # unsupervised
+    _unsupervised.SPEC,
 )
 
 __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_rows_score", "beta_vae_score",
            "completeness", "dci", "dci_es", "dci_es_score", "dci_fast", "dci_lasso", "dci_lasso_score",
            "dci_rf", "dci_rf_score", "dci_score", "dcimig", "dcimig_score", "disentanglement",
            "encode_batches", "explicitness", "explicitness_score", "factor_vae",
-           "factor_vae_rows_score", "factor_vae_score", "importance_matrix", "infomec",
-           "infomec_score", "irs", "irs_score", "jemmig", "jemmig_score", "mig", "mig_score", "mig_sup",
-           "mig_sup_score", "min_suf", "min_suf_score", "modularity", "modularity_score",
-           "sample_batches", "sample_codes", "sap", "sap_score", "train_test_codes", "z_max_var",
-           "z_max_var_score"]
+           "factor_vae_rows_score", "factor_vae_score", "importance_matrix", "infomec", "infomec_score",
+           "irs", "irs_score", "jemmig", "jemmig_score", "mcc", "mcc_score", "med", "med_score", "mig",
+           "mig_score", "mig_sup", "mig_sup_score", "min_suf", "min_suf_score", "modularity",
+           "omes", "omes_score",
+           "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score", "train_test_codes",
+           "unsupervised", "unsupervised_score", "z_max_var", "z_max_var_score"]

@@ -204,7 +204,7 @@ SMALL = {"factors": ((10, 2), "<i8"), "codes": ((10, 3), "<f8")}
 
 
 @pytest.mark.parametrize("key, shape, dtype, message", [
-    ("codes", (10**6, 10**6), "<f8", "(1000000, 1000000), 1,000,000 latents; at most 1,024"),
+    ("codes", (10**6, 10**6), "<f8", "(1000000, 1000000), 1,000,000 latents; at most 4,096"),
     ("factors", (10**8, 5), "<i8", "(100000000, 5), 100,000,000 rows; at most 10,000,000"),
     ("factors", (10, 300), "<i8", "'factors' has shape (10, 300), 300 factors; at most 64"),
     ("variances", (10**7, 1000), "<f8", "'variances' has shape (10000000, 1000) of float64, 74.5 GiB"),
@@ -221,6 +221,33 @@ def test_oversized_arrays_are_refused_from_their_headers(run_cli, tmp_path, caps
     assert run_cli("--attack", "noise", "--quick", "--encodings", str(path), "--out", str(tmp_path)) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and message in err
+
+
+def test_wide_encodings_load_up_to_the_limit(tmp_path):
+    factors = np.repeat(np.arange(4)[:, None], 3, axis=0)
+    codes = np.random.default_rng(0).standard_normal((12, encodings.MAX_LATENTS)).astype(np.float32)
+    np.savez(tmp_path / "wide.npz", factors=factors, codes=codes)
+    assert encodings.MAX_LATENTS == 4096 and load_encodings(tmp_path / "wide.npz").dim == 4096
+    np.savez(tmp_path / "wider.npz", factors=factors, codes=np.zeros((12, 4097), np.float32))
+    with pytest.raises(BenchmarkError, match="4,097 latents; at most 4,096"):
+        load_encodings(tmp_path / "wider.npz")
+
+
+def test_a_file_beyond_the_free_memory_is_refused_before_loading(run_cli, tmp_path, capsys,
+                                                                monkeypatch):
+    path = tmp_path / "big.npz"
+    np.savez(path, factors=np.repeat(np.arange(4)[:, None], 250, axis=0),
+             codes=np.zeros((1000, 2048), np.float32))
+    # 1000 x 2048 float32 codes, their float64 copy and the factors' index: about 24 MB
+    assert encodings._bytes_to_load(encodings._npz_headers(path)) == pytest.approx(24.6e6, rel=0.01)
+    monkeypatch.setattr(encodings, "_available_bytes", lambda: 10 * 2**20)
+    with pytest.raises(BenchmarkError, match=r"big.npz: reading its codes of shape \(1000, 2048\) "
+                                             r"needs about 0.0 GiB and this machine has 0.0 GiB free"):
+        load_encodings(path)
+    assert run_cli("--attack", "noise", "--quick", "--encodings", str(path), "--out", str(tmp_path)) == 2
+    assert capsys.readouterr().err.strip().count("\n") == 0
+    monkeypatch.setattr(encodings, "_available_bytes", lambda: None)  # a system that does not say
+    assert load_encodings(path).dim == 2048
 
 
 def test_a_compressed_file_is_refused_before_it_is_inflated(tmp_path, monkeypatch):
