@@ -60,14 +60,13 @@ def top_k_codes(importance, k: int) -> np.ndarray:
     k = check_positive_int(k, "k")
     per_code = disentanglement_per_code(importance)
     owner = np.argmax(importance, axis=1)
-    # Stable order, as the reference's argsort of -D walks ties in row order.
-    order = np.argsort(-per_code, kind="stable")
-    rank_within = np.empty(order.size, dtype=int)
-    seen = np.zeros(importance.shape[1], dtype=int)
-    for code in order:
-        rank_within[code] = seen[owner[code]]
-        seen[owner[code]] += 1
-    return np.flatnonzero(rank_within < k)
+    # Codes by owner, then by falling D, ties in row order (as the reference's walk of
+    # argsort(-D) meets them); a code's rank among its owner's is its position past the
+    # owner's first.
+    order = np.lexsort((np.arange(owner.size), -per_code, owner))
+    rank = np.empty(owner.size, dtype=np.int64)
+    rank[order] = np.arange(owner.size) - np.searchsorted(owner[order], owner[order])
+    return np.flatnonzero(rank < k)
 
 
 def _accuracy(x_train, y_train, x_test, y_test) -> tuple[float, float]:

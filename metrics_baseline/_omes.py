@@ -60,7 +60,7 @@ from benchmark.validation import (
     check_rng,
 )
 
-from ._sampling import encode_batches, sample_factors
+from ._sampling import _groups, encode_batches, sample_factors
 
 __all__ = ["POOLINGS", "SPEC", "omes", "omes_per_factor", "omes_score", "one_diff_pairs",
            "response_matrix"]
@@ -175,6 +175,14 @@ def omes_score(pairs_x, pairs_y, *, alpha: float = 0.5, pooling: str = "avg",
                                                                pooling=pooling)))}
 
 
+def _one_diff_groups(factors: np.ndarray, k: int):
+    """Each distinct factor vector's first row, and their groups by the factors other
+    than ``k``: ``(first, order, starts, sizes, group)`` as ``_groups`` gives them."""
+    order, starts, _, _ = _groups(factors)
+    first = order[starts]  # a stable sort keeps each distinct vector's first row first
+    return (first, *_groups(np.delete(factors[first], k, axis=1)))
+
+
 def one_diff_pairs(factors, rng) -> list:
     """The reference's pairs of a table: for each factor ``k``, row indices ``(x, y)``.
 
@@ -184,19 +192,15 @@ def one_diff_pairs(factors, rng) -> list:
     """
     factors = check_factor_array(factors)
     rng = check_rng(rng)
-    distinct, first = np.unique(factors, axis=0, return_index=True)
     out = []
     for k in range(factors.shape[1]):
-        _, group = np.unique(np.delete(distinct, k, axis=1), axis=0, return_inverse=True)
-        group = group.reshape(-1)
-        by_group = np.argsort(group, kind="stable")
-        members = np.split(first[by_group], np.flatnonzero(np.diff(group[by_group])) + 1)
+        first, order, starts, sizes, group = _one_diff_groups(factors, k)
         xs, ys = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
         for g in group:
-            order = rng.permutation(members[g])
-            half = order.size // 2
-            xs.append(order[0:2 * half:2])
-            ys.append(order[1:2 * half:2])
+            shuffled = rng.permutation(first[order[starts[g]:starts[g] + sizes[g]]])
+            half = shuffled.size // 2
+            xs.append(shuffled[0:2 * half:2])
+            ys.append(shuffled[1:2 * half:2])
         out.append((np.concatenate(xs), np.concatenate(ys)))
     return out
 
@@ -216,21 +220,17 @@ def _pairs(rep, k: int, num_pairs: int, rng) -> np.ndarray:
                              "only on a full grid or from a table of rows")
     # The reference's pairs (one_diff_pairs) in distribution, without listing them all: a
     # group of m distinct vectors gives m * (m // 2) of them, each two distinct members.
-    distinct, first = np.unique(rows, axis=0, return_index=True)
-    _, group = np.unique(np.delete(distinct, k, axis=1), axis=0, return_inverse=True)
-    group = group.reshape(-1)
-    sizes = np.bincount(group)
+    first, order, starts, sizes, _ = _one_diff_groups(rows, k)
     weights = (sizes * (sizes // 2)).astype(float)
     if weights.sum() == 0:
         raise BenchmarkError(f"the encodings have no two rows that differ only in factor "
                              f"{space.names[k]!r}; OMES cannot pair them")
-    by_group = first[np.argsort(group, kind="stable")]
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     chosen = rng.choice(sizes.size, size=num_pairs, p=weights / weights.sum())
     m = sizes[chosen]
     i = rng.integers(0, m)
     j = (i + rng.integers(1, m)) % m
-    return np.stack([rows[by_group[starts[chosen] + i]], rows[by_group[starts[chosen] + j]]], axis=1)
+    member = first[order]
+    return np.stack([rows[member[starts[chosen] + i]], rows[member[starts[chosen] + j]]], axis=1)
 
 
 def omes(rep, rng, *, num_pairs: int = 10000, alpha: float = 0.5, pooling: str = "avg") -> dict:
