@@ -14,7 +14,7 @@ Families (Carbonneau et al. 2022):
 * intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES;
 * predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC;
 * information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency,
-  MED and Top-k MED;
+  MED and Top-k MED, EDI;
 * unsupervised (no factors): disentanglement_lib's Gaussian total and Wasserstein
   correlations and mutual-information score.
 
@@ -34,6 +34,7 @@ from . import (
     _dci_es,
     _dci_regression,
     _dcimig,
+    _edi,
     _explicitness,
     _factor_vae,
     _infomec,
@@ -56,6 +57,7 @@ from ._dci import completeness, dci, dci_fast, dci_score, disentanglement, impor
 from ._dci_es import dci_es, dci_es_score
 from ._dci_regression import dci_lasso, dci_lasso_score, dci_rf, dci_rf_score
 from ._dcimig import dcimig, dcimig_score
+from ._edi import edi, edi_score
 from ._explicitness import explicitness, explicitness_score
 from ._factor_vae import factor_vae, factor_vae_rows_score, factor_vae_score
 from ._infomec import infomec, infomec_score
@@ -84,14 +86,15 @@ SPECS = (
     _dci_es.SPEC, _mcc.SPEC,
     # information
     _mig_sup.SPEC, _jemmig.SPEC, _dcimig.SPEC, _modularity.SPEC, _infomec.SPEC, _min_suf.SPEC,
-    _med.SPEC, _med.TOPK_SPEC,
+    _med.SPEC, _med.TOPK_SPEC, _edi.SPEC,
     # unsupervised
     _unsupervised.SPEC,
 )
 
 __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_rows_score", "beta_vae_score",
            "completeness", "dci", "dci_es", "dci_es_score", "dci_fast", "dci_lasso", "dci_lasso_score",
-           "dci_rf", "dci_rf_score", "dci_score", "dcimig", "dcimig_score", "disentanglement",
+           "dci_rf", "dci_rf_score", "dci_score", "dcimig", "dcimig_score", "disentanglement", "edi",
+           "edi_score",
            "encode_batches", "explicitness", "explicitness_score", "factor_vae",
            "factor_vae_rows_score", "factor_vae_score", "importance_matrix", "infomec", "infomec_score",
            "irs", "irs_score", "jemmig", "jemmig_score", "mcc", "mcc_score", "med", "med_score", "mig",
