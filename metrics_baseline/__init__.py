@@ -12,7 +12,8 @@ is BetaVAE with the review's sizes) is one more spec of the same function.
 Families (Carbonneau et al. 2022):
 
 * intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES;
-* predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC;
+* predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC,
+  SNC / NK;
 * information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency,
   MED and Top-k MED, EDI;
 * unsupervised (no factors): disentanglement_lib's Gaussian total and Wasserstein
@@ -48,6 +49,7 @@ from . import (
     _modularity,
     _omes,
     _sap,
+    _snc_nk,
     _unsupervised,
     _z_max_var,
 )
@@ -72,6 +74,7 @@ from ._modularity import modularity, modularity_score
 from ._omes import omes, omes_score
 from ._sampling import encode_batches, sample_batches, sample_codes, train_test_codes
 from ._sap import sap, sap_score
+from ._snc_nk import snc_nk, snc_nk_score
 from ._unsupervised import unsupervised, unsupervised_score
 from ._z_max_var import z_max_var, z_max_var_score
 
@@ -83,7 +86,7 @@ SPECS = (
     _beta_vae.REVIEW_SPEC, _factor_vae.REVIEW_SPEC, _z_max_var.SPEC, _irs.SPEC, _omes.SPEC,
     # predictor
     _dci.SPEC, _dci_regression.LASSO_SPEC, _dci_regression.RF_SPEC, _sap.SPEC, _explicitness.SPEC,
-    _dci_es.SPEC, _mcc.SPEC,
+    _dci_es.SPEC, _mcc.SPEC, _snc_nk.SPEC,
     # information
     _mig_sup.SPEC, _jemmig.SPEC, _dcimig.SPEC, _modularity.SPEC, _infomec.SPEC, _min_suf.SPEC,
     _med.SPEC, _med.TOPK_SPEC, _edi.SPEC,
@@ -100,5 +103,6 @@ __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_rows_score", "bet
            "irs", "irs_score", "jemmig", "jemmig_score", "mcc", "mcc_score", "med", "med_score", "mig",
            "mig_score", "mig_sup", "mig_sup_score", "min_suf", "min_suf_score", "modularity",
            "omes", "omes_score",
-           "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score", "train_test_codes",
+           "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score", "snc_nk", "snc_nk_score",
+           "train_test_codes",
            "unsupervised", "unsupervised_score", "z_max_var", "z_max_var_score"]
