@@ -29,6 +29,7 @@ from .arguments import (
     parse_levels,
     parse_param,
 )
+from .datasheet import datasheets
 from .io import OutputLock
 from .outputs import attack_folder, check_replacements, open_ended_notes
 from .registry import default_metric_names, get_metric, metric_names
@@ -131,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replot", metavar="DIR",
                    help="rebuild the summaries, verdicts and figures of the finished runs in DIR "
                         "from their scores.csv, without scoring again")
+    p.add_argument("--datasheets", metavar="DIR", nargs="+",
+                   help="write a datasheet per metric to OUT/datasheets/ from finished --attack all "
+                        "folders (the same metrics at several sample sizes: whether verdicts hold)")
     p.add_argument("--list", action="store_true", help="list attacks, metrics and datasets")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -250,6 +254,10 @@ def run(args) -> int:
     if args.replot:
         for line in replot(args.replot):
             print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
+        return 0
+    if args.datasheets:
+        for line in datasheets(args.datasheets, Path(args.out) / "datasheets"):
+            print(line)
         return 0
     if not args.attack:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")
