@@ -28,7 +28,7 @@ Markers (``PATH`` is a folder under ``results/`` holding an attack's
   every built-in attack (metric) in backquotes;
 * ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
   ``sweep PATH``, ``models``, ``full_scale``, ``cost AXIS``, ``sample_tables``,
-  ``noise_latents``, ``datasheets`` (see the functions below).
+  ``noise_latents``, ``datasheets``, ``reasons`` (see the functions below).
 """
 from __future__ import annotations
 
@@ -259,6 +259,19 @@ def t_expectations() -> str:
     return table(["attack", *(p.replace("_", " ") for p in PROPERTIES)], body, "l" + "c" * len(PROPERTIES))
 
 
+def t_reasons() -> str:
+    """Every (attack, property) expectation with its reason, from the attacks' specs."""
+    from benchmark.spec import PROPERTIES
+
+    body = []
+    for s in specs()[0]:
+        for p in PROPERTIES:
+            if s.expect.get(p) is not None:
+                body.append([f"`{s.name}`" if p == PROPERTIES[0] else "", p.replace("_", " "),
+                             ARROW[s.expect[p]], s.why.get(p, "–")])
+    return table(["attack", "property", "expected", "why (its spec)"], body, "llcl")
+
+
 def measured_seconds() -> dict:
     """Mean seconds per cell at levels 0 and 0.5 of ``results/zoo_default/rotation``."""
     out: dict = {}
@@ -421,7 +434,7 @@ def t_datasheets() -> str:
 TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_metrics,
           "card": t_card, "sweep": t_sweep, "models": t_models, "full_scale": t_full_scale,
           "cost": t_cost, "sample_tables": t_sample_tables, "noise_latents": t_noise_latents,
-          "datasheets": t_datasheets}
+          "datasheets": t_datasheets, "reasons": t_reasons}
 VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
           "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
           "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of}
