@@ -36,6 +36,7 @@ BAND_FLOOR = 0.01
 
 _MATCH = {"fall": "falls", "flat": "flat", "rise": "rises"}
 _NOT_JUDGED = ("n/a", "inconclusive")
+_MIRROR = {"fall": "rise", "rise": "fall"}
 
 
 def expected_response(metric_spec, attack_spec):
@@ -43,15 +44,21 @@ def expected_response(metric_spec, attack_spec):
 
     A metric without a target is held to the attacks on which every property
     agrees (the invariance checks, noise); an attack without expectations
-    makes no claim.
+    makes no claim.  A headline that measures entanglement (one of the spec's
+    ``rising`` keys) is expected to move the other way: it should rise where
+    disentanglement falls.
     """
     expect = attack_spec.expect
     if not expect:
         return None
     if metric_spec.target is not None:
-        return expect[metric_spec.target]
-    values = set(expect.values())
-    return values.pop() if len(values) == 1 else None  # a lone None stays None
+        expected = expect[metric_spec.target]
+    else:
+        values = set(expect.values())
+        expected = values.pop() if len(values) == 1 else None  # a lone None stays None
+    if metric_spec.headline in metric_spec.rising:
+        return _MIRROR.get(expected, expected)
+    return expected
 
 
 def change_intervals(rows: pd.DataFrame) -> pd.DataFrame:

@@ -60,6 +60,10 @@ def test_expected_responses_follow_the_metric_s_target():
     untargeted = MetricSpec("plain", lambda rep, rng: 0.0, "plain")
     assert card.expected_response(untargeted, rescale) == "flat"  # every property agrees
     assert card.expected_response(untargeted, redundancy) is None  # properties disagree
+    # a headline that measures entanglement should rise where disentanglement falls
+    entangled = MetricSpec("tc", lambda rep, rng: 0.0, "tc", rising=frozenset({"tc"}))
+    assert card.expected_response(entangled, attacks.get("noise")) == "rise"
+    assert card.expected_response(entangled, rescale) == "flat"
 
 
 @pytest.mark.slow
