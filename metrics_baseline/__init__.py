@@ -11,7 +11,8 @@ is BetaVAE with the review's sizes) is one more spec of the same function.
 
 Families (Carbonneau et al. 2022):
 
-* intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES;
+* intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES,
+  axis alignment and linearity along traversals;
 * predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC,
   SNC / NK;
 * information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency,
@@ -41,6 +42,7 @@ from . import (
     _infomec,
     _irs,
     _jemmig,
+    _linearity,
     _mcc,
     _med,
     _mig,
@@ -65,6 +67,7 @@ from ._factor_vae import factor_vae, factor_vae_rows_score, factor_vae_score
 from ._infomec import infomec, infomec_score
 from ._irs import irs, irs_score
 from ._jemmig import jemmig, jemmig_score
+from ._linearity import linearity, linearity_score
 from ._mcc import mcc, mcc_score
 from ._med import med, med_score
 from ._mig import mig, mig_score
@@ -84,6 +87,7 @@ SPECS = (
     _mig.SPEC, _beta_vae.SPEC, _factor_vae.SPEC, _dci.FAST_SPEC,
     # intervention
     _beta_vae.REVIEW_SPEC, _factor_vae.REVIEW_SPEC, _z_max_var.SPEC, _irs.SPEC, _omes.SPEC,
+    _linearity.SPEC,
     # predictor
     _dci.SPEC, _dci_regression.LASSO_SPEC, _dci_regression.RF_SPEC, _sap.SPEC, _explicitness.SPEC,
     _dci_es.SPEC, _mcc.SPEC, _snc_nk.SPEC,
@@ -95,14 +99,13 @@ SPECS = (
 )
 
 __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_rows_score", "beta_vae_score",
-           "completeness", "dci", "dci_es", "dci_es_score", "dci_fast", "dci_lasso", "dci_lasso_score",
-           "dci_rf", "dci_rf_score", "dci_score", "dcimig", "dcimig_score", "disentanglement", "edi",
-           "edi_score",
-           "encode_batches", "explicitness", "explicitness_score", "factor_vae",
-           "factor_vae_rows_score", "factor_vae_score", "importance_matrix", "infomec", "infomec_score",
-           "irs", "irs_score", "jemmig", "jemmig_score", "mcc", "mcc_score", "med", "med_score", "mig",
-           "mig_score", "mig_sup", "mig_sup_score", "min_suf", "min_suf_score", "modularity",
-           "omes", "omes_score",
-           "modularity_score", "sample_batches", "sample_codes", "sap", "sap_score", "snc_nk", "snc_nk_score",
-           "train_test_codes",
+           "completeness", "dci", "dci_es", "dci_es_score", "dci_fast", "dci_lasso",
+           "dci_lasso_score", "dci_rf", "dci_rf_score", "dci_score", "dcimig", "dcimig_score",
+           "disentanglement", "edi", "edi_score", "encode_batches", "explicitness",
+           "explicitness_score", "factor_vae", "factor_vae_rows_score", "factor_vae_score",
+           "importance_matrix", "infomec", "infomec_score", "irs", "irs_score", "jemmig",
+           "jemmig_score", "linearity", "linearity_score", "mcc", "mcc_score", "med", "med_score",
+           "mig", "mig_score", "mig_sup", "mig_sup_score", "min_suf", "min_suf_score",
+           "modularity", "modularity_score", "omes", "omes_score", "sample_batches",
+           "sample_codes", "sap", "sap_score", "snc_nk", "snc_nk_score", "train_test_codes",
            "unsupervised", "unsupervised_score", "z_max_var", "z_max_var_score"]
