@@ -14,7 +14,7 @@ Families (Carbonneau et al. 2022):
 * intervention: BetaVAE (Z-diff), FactorVAE (Z-min variance), Z-max variance, IRS, OMES,
   axis alignment and linearity along traversals;
 * predictor: DCI (gradient boosting, random forests, Lasso), SAP, explicitness, DCI-ES, MCC,
-  SNC / NK;
+  SNC / NK, the out-of-distribution read-out;
 * information: MIG, MIG-sup, JEMMIG, DCIMIG, modularity, InfoMEC, minimality/sufficiency,
   MED and Top-k MED, EDI;
 * unsupervised (no factors): disentanglement_lib's Gaussian total and Wasserstein
@@ -50,6 +50,7 @@ from . import (
     _min_suf,
     _modularity,
     _omes,
+    _ood,
     _sap,
     _snc_nk,
     _unsupervised,
@@ -75,6 +76,7 @@ from ._mig_sup import mig_sup, mig_sup_score
 from ._min_suf import min_suf, min_suf_score
 from ._modularity import modularity, modularity_score
 from ._omes import omes, omes_score
+from ._ood import ood_readout, ood_readout_score
 from ._sampling import encode_batches, sample_batches, sample_codes, train_test_codes
 from ._sap import sap, sap_score
 from ._snc_nk import snc_nk, snc_nk_score
@@ -90,7 +92,7 @@ SPECS = (
     _linearity.SPEC,
     # predictor
     _dci.SPEC, _dci_regression.LASSO_SPEC, _dci_regression.RF_SPEC, _sap.SPEC, _explicitness.SPEC,
-    _dci_es.SPEC, _mcc.SPEC, _snc_nk.SPEC,
+    _dci_es.SPEC, _mcc.SPEC, _snc_nk.SPEC, _ood.SPEC,
     # information
     _mig_sup.SPEC, _jemmig.SPEC, _dcimig.SPEC, _modularity.SPEC, _infomec.SPEC, _min_suf.SPEC,
     _med.SPEC, _med.TOPK_SPEC, _edi.SPEC,
@@ -106,6 +108,7 @@ __all__ = ["SPECS", "beta_vae", "beta_vae_features", "beta_vae_rows_score", "bet
            "importance_matrix", "infomec", "infomec_score", "irs", "irs_score", "jemmig",
            "jemmig_score", "linearity", "linearity_score", "mcc", "mcc_score", "med", "med_score",
            "mig", "mig_score", "mig_sup", "mig_sup_score", "min_suf", "min_suf_score",
-           "modularity", "modularity_score", "omes", "omes_score", "sample_batches",
-           "sample_codes", "sap", "sap_score", "snc_nk", "snc_nk_score", "train_test_codes",
-           "unsupervised", "unsupervised_score", "z_max_var", "z_max_var_score"]
+           "modularity", "modularity_score", "omes", "omes_score", "ood_readout",
+           "ood_readout_score", "sample_batches", "sample_codes", "sap", "sap_score", "snc_nk",
+           "snc_nk_score", "train_test_codes", "unsupervised", "unsupervised_score", "z_max_var",
+           "z_max_var_score"]
