@@ -15,6 +15,7 @@ from ..information import usable_cores
 from ..validation import BenchmarkError, did_you_mean, unknown_name
 from . import models, report
 from .arguments import (
+    LARGE_FACTOR,
     MAX_CELLS,
     MAX_JOBS,
     MAX_LEVEL,
@@ -22,9 +23,11 @@ from .arguments import (
     MAX_NOISE,
     MAX_SAMPLES,
     MAX_SEEDS,
+    SIZES,
     check_param_name,
     check_param_value,
     comma_list,
+    larger_sizes,
     list_available,
     parse_levels,
     parse_param,
@@ -118,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(see the naming rule below)")
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
+    p.add_argument("--sizes", choices=SIZES, default=None,
+                   help="the metrics' sample sizes: quick (as --quick, without its levels), default, "
+                        f"or large ({LARGE_FACTOR}x the defaults of what quick lowers); with "
+                        "--levels quick, the same grids at another size")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
     p.add_argument("--force", action="store_true",
                    help="replace the outputs of a sweep of another configuration in --out")
@@ -194,7 +201,7 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
         # plugins run in worker processes by their spec, so pass the spec, not the name
         metrics=tuple(plugin_specs.get(m, m) for m in metrics),
         seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
-        quick=args.quick, encodings=encodings, metric_params=metric_params)
+        quick=args.quick or args.sizes == "quick", encodings=encodings, metric_params=metric_params)
 
 
 def _run_attacks(args, out, configs, base, model=None):
@@ -294,6 +301,13 @@ def run(args) -> int:
         if param in metric_params.get(spec.name, {}):
             raise BenchmarkError(f"--param {spec.name}.{param} is given twice")
         metric_params.setdefault(spec.name, {})[param] = value
+    if args.sizes is not None and args.quick and args.sizes != "quick":
+        raise BenchmarkError(f"--quick asks for quick sizes; drop it or --sizes {args.sizes}")
+    if args.sizes == "large":  # a --param given for a size wins
+        for name in metrics:
+            spec = get_metric(name)
+            for param, value in larger_sizes(spec).items():
+                metric_params.setdefault(spec.name, {}).setdefault(param, value)
     if not args.encodings and args.dataset not in builtin_names():
         raise unknown_name("dataset", args.dataset, builtin_names())
     files = models.discover(args.encodings) if args.encodings else []

@@ -22,6 +22,7 @@ import attacks as attack_registry
 
 from ..validation import BenchmarkError
 from . import card
+from .arguments import larger_sizes
 from .io import atomic_write_text
 from .replot import _specs, find_runs
 from .summary import format_change
@@ -54,8 +55,8 @@ class _Folder:
         self.card = card.report_card({a: s for a, s in self.scores.items() if a in attack_specs},
                                      self.specs, attack_specs)
         self.seeds = len(self.config["seeds"])
-        self.label = (f"{self.path.as_posix()} ({'quick' if self.config.get('quick') else 'default'} "
-                      f"sizes, {self.seeds} seed{'s' * (self.seeds > 1)})")
+        self.label = (f"{self.path.as_posix()} ({_sizes(self.config, self.specs)} sizes, "
+                      f"{self.seeds} seed{'s' * (self.seeds > 1)})")
 
     def unattacked(self, metric: str) -> np.ndarray:
         """The headline's level-0 score per seed (the same cells in every attack: one attack's)."""
@@ -70,6 +71,16 @@ class _Folder:
     def seconds(self, metric: str) -> float:
         taken = self.timings.loc[self.timings["metric"] == metric, "seconds"]
         return float(taken.median()) if len(taken) else float("nan")
+
+
+def _sizes(config: dict, specs: dict) -> str:
+    """The ``--sizes`` a run's configuration was scored at."""
+    if config.get("quick"):
+        return "quick"
+    params = config.get("metric_params", {})
+    large = any(params.get(name, {}).get(k) == v for name, spec in specs.items()
+                for k, v in larger_sizes(spec).items())
+    return "large" if large else "default"
 
 
 def _documentation(spec) -> str:

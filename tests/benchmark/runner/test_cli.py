@@ -185,6 +185,26 @@ def test_quick_levels_at_full_sample_sizes():
     assert config.levels == attacks.get("rotation").quick_levels and not config.quick
 
 
+def test_sizes_quick_default_and_large(run_cli, tmp_path, capsys):
+    """--sizes large doubles what a metric's quick setting lowers; a --param for a size wins."""
+    import json
+
+    from benchmark.runner.cli import build_parser, sweep_config
+
+    args = build_parser().parse_args(["--attack", "rotation", "--levels", "quick", "--sizes", "quick"])
+    config = sweep_config(args, "rotation", ("mig",), {}, {})
+    assert config.quick and config.levels == (0.0, 0.5, 1.0)
+    out = tmp_path / "large"
+    assert run_cli("--attack", "permute", "--levels", "quick", "--sizes", "large", "--seeds", "1",
+                   "--metrics", "mig,beta_vae", "--param", "beta_vae.num_train=3000",
+                   "--out", str(out)) == 0
+    params = json.loads((out / "permute" / "run.json").read_text())["config"]["metric_params"]
+    assert params == {"mig": {"num_samples": 20000},
+                      "beta_vae": {"num_train": 3000, "num_test": 10000}}
+    assert run_cli("--attack", "permute", "--quick", "--sizes", "large", "--out", str(out)) == 2
+    assert "--quick asks for quick sizes" in capsys.readouterr().err
+
+
 def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):
     import os
 
