@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3,
                    help=f"number of seeds (default: 3, at most {MAX_SEEDS}; levels x seeds at most "
                         f"{MAX_CELLS:,})")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first seed (default 0): --seeds 5 --first-seed 5 runs seeds 5-9, "
+                        "another draw of the same sweep")
     p.add_argument("--noise", type=float,
                    help="noise of the ideal representation in value spacings (default: 0.1, at most "
                         f"{MAX_NOISE:g}; not with --encodings)")
@@ -200,7 +203,8 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
         attack=spec.name, levels=levels,
         # plugins run in worker processes by their spec, so pass the spec, not the name
         metrics=tuple(plugin_specs.get(m, m) for m in metrics),
-        seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
+        seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), dataset=args.dataset,
+        noise=args.noise,
         quick=args.quick or args.sizes == "quick", encodings=encodings, metric_params=metric_params)
 
 
@@ -270,6 +274,9 @@ def run(args) -> int:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")
     if not 1 <= args.seeds <= MAX_SEEDS:
         raise BenchmarkError(f"--seeds must be between 1 and {MAX_SEEDS}, got {args.seeds}")
+    if not 0 <= args.first_seed <= 2**31 - 1 - args.seeds:
+        raise BenchmarkError(f"--first-seed must be between 0 and {2**31 - 1 - args.seeds}, "
+                             f"got {args.first_seed}")
     if args.jobs is None:
         args.jobs = usable_cores()
     if not 1 <= args.jobs <= MAX_JOBS:

@@ -205,6 +205,13 @@ def test_sizes_quick_default_and_large(run_cli, tmp_path, capsys):
     assert "--quick asks for quick sizes" in capsys.readouterr().err
 
 
+def test_another_draw_of_seeds():
+    from benchmark.runner.cli import build_parser, sweep_config
+
+    args = build_parser().parse_args(["--attack", "rotation", "--seeds", "3", "--first-seed", "5"])
+    assert sweep_config(args, "rotation", ("mig",), {}, {}).seeds == (5, 6, 7)
+
+
 def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):
     import os
 
