@@ -135,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"worker processes (default: one per usable core, {usable_cores()} here; "
                         f"at most {MAX_JOBS})")
     p.add_argument("--executor", choices=["local", "dask"], default="local")
-    p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
+    p.add_argument("--scheduler", help="dask scheduler address for --executor dask (default: local, "
+                                       "a LocalCluster of this machine's cores)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--quiet", action="store_true",
                    help="leave out the table of results printed at the end of a run")
@@ -282,7 +283,7 @@ def run(args) -> int:
     if not 1 <= args.jobs <= MAX_JOBS:
         raise BenchmarkError(f"--jobs must be between 1 and {MAX_JOBS}, got {args.jobs}")
     if args.executor == "dask" and not args.scheduler:
-        raise BenchmarkError("--executor dask needs --scheduler ADDRESS")
+        args.scheduler = "local"  # a LocalCluster of this machine's cores
     if args.scheduler and args.executor != "dask":
         raise BenchmarkError("--scheduler is for --executor dask; add it, or drop --scheduler")
     if args.encodings and (args.dataset is not None or args.noise is not None):

@@ -218,16 +218,29 @@ def _stop(pool, wait: bool) -> None:
             process.join(timeout=2)
 
 
+#: ``--scheduler local``: a Dask ``LocalCluster`` of this machine's usable cores, started
+#: for the sweep and closed after it (the cluster path, on one machine).
+LOCAL_SCHEDULER = "local"
+
+
 def dask_map(run_cell, config, todo, base, scheduler: str, on_start=None):
-    """Run ``todo`` on the Dask cluster at ``scheduler``; ``on_start(threads)`` is called
-    with the cluster's number of worker threads once it has one."""
+    """Run ``todo`` on the Dask cluster at ``scheduler`` (or on a ``LocalCluster`` started for
+    it, ``scheduler="local"``); ``on_start(threads)`` is called with the cluster's number of
+    worker threads once it has one."""
     try:
         from dask.distributed import Client, wait
     except ImportError:
         raise BenchmarkError(
             "--executor dask needs dask[distributed]: pip install 'entanglement-bench[dask]'"
         ) from None
+    cluster = None
     try:
+        if scheduler == LOCAL_SCHEDULER:  # every core of this machine, one thread per worker
+            from dask.distributed import LocalCluster
+
+            cluster = LocalCluster(n_workers=usable_cores(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            scheduler = cluster.scheduler_address
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (ValueError, OSError, TimeoutError) as exc:
         reason = str(exc).splitlines()[0]
@@ -237,8 +250,10 @@ def dask_map(run_cell, config, todo, base, scheduler: str, on_start=None):
         # the half-built client closes itself when collected; collected later, inside the
         # next Client's event-loop start, that close deadlocks (a library user's next sweep)
         gc.collect()
+        if cluster is not None:
+            cluster.close()
         raise BenchmarkError(f"--scheduler {scheduler}: cannot use this Dask scheduler ({reason})")
-    with client:
+    with client, (cluster if cluster is not None else contextlib.nullcontext()):
         _await_workers(client, scheduler)
         if on_start is not None:
             on_start(sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))

@@ -209,6 +209,23 @@ def m_cputime(pattern: str) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
+def m_fullrun(seeds: str) -> str:
+    """CPU-hours of every metric at default sizes over every attack's default grid with
+    ``seeds`` seeds, from ``results/zoo_default``'s recorded seconds per level and seed."""
+    import attacks
+
+    files = sorted(RESULTS.glob("zoo_default/*/run.json"))
+    if not files:
+        raise GenerateError("results/zoo_default/*/run.json matches no file")
+    seconds = 0.0
+    for f in files:
+        run = json.loads(f.read_text())
+        cells = len(run["config"]["levels"]) * len(run["config"]["seeds"])
+        per_cell = sum(run["seconds_by_metric"].values()) / cells
+        seconds += per_cell * len(attacks.get(run["config"]["attack"]).levels) * int(seeds)
+    return f"{seconds / 3600:.0f} CPU-hours"
+
+
 def m_exponent(axis: str, metric: str, low: str, high: str) -> str:
     """The exponent b of seconds ~ x^b fitted over ``low <= x <= high`` of
     ``benchmarks/cost_growth.csv`` (least squares on the logarithms)."""
@@ -437,7 +454,8 @@ TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_met
           "datasheets": t_datasheets, "reasons": t_reasons}
 VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
           "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
-          "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of}
+          "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of,
+          "fullrun": m_fullrun}
 
 
 def fill(markdown: str, where: str = "") -> str:

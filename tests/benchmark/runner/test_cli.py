@@ -303,6 +303,17 @@ def test_dask_workers_share_the_cores_too(tmp_path):
     assert len(scores) == 4 and (scores["score"] == share).all()
 
 
+@pytest.mark.slow
+def test_dask_without_a_scheduler_starts_a_local_cluster(run_cli, tmp_path):
+    """The cluster path on one machine: the same bytes as a local run."""
+    pytest.importorskip("dask.distributed")
+    args = ("--attack", "rotation", "--quick", "--metrics", "mig", "--levels", "0,1", "--seeds", "2")
+    assert run_cli(*args, "--executor", "dask", "--out", str(tmp_path / "dask")) == 0
+    assert run_cli(*args, "--out", str(tmp_path / "local")) == 0
+    assert (tmp_path / "dask/rotation/scores.csv").read_bytes() == \
+        (tmp_path / "local/rotation/scores.csv").read_bytes()
+
+
 def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(run_cli, tmp_path, capsys):
     # kNN's bias in many dimensions: ten latents of duplicated factors carry less about
     # a factor, by its estimate, than five of them (measured: up to 0.18 of H)
