@@ -37,7 +37,7 @@ import numpy as np
 from benchmark.spec import MetricSpec
 from benchmark.validation import BenchmarkError, check_positive_int, check_rng
 
-__all__ = ["SPEC", "linearity", "linearity_score", "normalised_top_ratio", "traversals"]
+__all__ = ["AGGREGATES", "SPEC", "linearity", "linearity_score", "normalised_top_ratio", "traversals"]
 
 
 def normalised_top_ratio(values) -> np.ndarray:
@@ -71,7 +71,17 @@ def _per_factor(codes: np.ndarray) -> dict:
             "axis_ratio_ave": float(normalised_top_ratio(axis_values.mean(axis=0)))}
 
 
-def linearity_score(traversal_codes) -> dict:
+def _geometric(values) -> float:
+    values = np.asarray(values, float)
+    return float(np.exp(np.mean(np.log(values)))) if np.all(values > 0) else 0.0
+
+
+#: How the factors' scores are combined: the reference's geometric mean (one factor that
+#: fails sinks the score), or the arithmetic mean.
+AGGREGATES = {"geometric": _geometric, "arithmetic": lambda values: float(np.mean(values))}
+
+
+def linearity_score(traversal_codes, *, aggregate: str = "geometric") -> dict:
     """Axis alignment and linearity from the codes of traversals.
 
     Parameters
@@ -79,12 +89,14 @@ def linearity_score(traversal_codes) -> dict:
     traversal_codes : list of ndarray
         Per factor, codes of shape ``(repeats, size, L)``: ``repeats`` traversals of the
         factor's ``size`` values (a factor of one value: ``size`` 1, left out).
+    aggregate : {"geometric", "arithmetic"}, default "geometric"
+        How factors are combined (:data:`AGGREGATES`).
 
     Returns
     -------
     dict
         ``axis_ratio`` (headline), ``linear_ratio``, ``axis_alignment`` and
-        ``axis_ratio_ave``: geometric means over factors.
+        ``axis_ratio_ave``, combined over factors.
 
     Examples
     --------
@@ -94,6 +106,9 @@ def linearity_score(traversal_codes) -> dict:
     >>> round(result["axis_ratio"], 6), round(result["linear_ratio"], 6)
     (0.0, 1.0)
     """
+    if aggregate not in AGGREGATES:
+        raise BenchmarkError(f"aggregate must be one of {', '.join(map(repr, AGGREGATES))}, "
+                             f"got {aggregate!r}")
     per_factor = []
     for k, codes in enumerate(traversal_codes):
         codes = np.asarray(codes, float)
@@ -104,8 +119,7 @@ def linearity_score(traversal_codes) -> dict:
             per_factor.append(_per_factor(codes))
     if not per_factor:
         raise BenchmarkError("traversal_codes: every factor has one value; nothing to traverse")
-    return {key: float(np.exp(np.mean(np.log([f[key] for f in per_factor]))))
-            if all(f[key] > 0 for f in per_factor) else 0.0 for key in per_factor[0]}
+    return {key: AGGREGATES[aggregate]([f[key] for f in per_factor]) for key in per_factor[0]}
 
 
 def traversals(space, factor: int, repeats: int, rng) -> np.ndarray:
@@ -118,7 +132,7 @@ def traversals(space, factor: int, repeats: int, rng) -> np.ndarray:
     return out
 
 
-def linearity(rep, rng, *, repeats: int = 1024) -> dict:
+def linearity(rep, rng, *, repeats: int = 1024, aggregate: str = "geometric") -> dict:
     """Axis alignment and linearity of ``rep`` from ``repeats`` traversals per factor.
 
     Parameters
@@ -127,6 +141,7 @@ def linearity(rep, rng, *, repeats: int = 1024) -> dict:
     rng : int or numpy.random.Generator
     repeats : int, default 1024
         Traversals per factor (the reference's default; its fast setting is 128).
+    aggregate : {"geometric", "arithmetic"}, default "geometric"
 
     Examples
     --------
@@ -143,7 +158,7 @@ def linearity(rep, rng, *, repeats: int = 1024) -> dict:
         shape = factors.shape
         codes.append(np.asarray(rep.encode(factors.reshape(-1, shape[2]), rng)).reshape(
             shape[0], shape[1], -1))
-    return linearity_score(codes)
+    return linearity_score(codes, aggregate=aggregate)
 
 
 SPEC = MetricSpec("linearity", linearity, headline="axis_ratio", family="intervention",

@@ -71,11 +71,19 @@ def test_a_table_of_encodings_on_its_full_grid():
     assert linearity(table, 0, repeats=5)["axis_ratio"] == pytest.approx(1.0)
 
 
+def test_one_failing_factor_sinks_the_geometric_mean_only():
+    good, rotated = rotated_traversals(0.0)[0], rotated_traversals(np.pi / 4)[0]
+    assert linearity_score([good, rotated])["axis_ratio"] == pytest.approx(0.0, abs=1e-6)  # sqrt(1 * ~1e-16)
+    assert linearity_score([good, rotated], aggregate="arithmetic")["axis_ratio"] == pytest.approx(0.5)
+
+
 def test_errors():
     with pytest.raises(BenchmarkError, match=r"traversal_codes\[0\] must be"):
         linearity_score([np.zeros((3, 4))])
     with pytest.raises(BenchmarkError, match="every factor has one value"):
         linearity_score([np.zeros((3, 1, 2))])
+    with pytest.raises(BenchmarkError, match="aggregate must be one of"):
+        linearity_score([np.zeros((3, 4, 2))], aggregate="median")
     with pytest.raises(BenchmarkError, match="repeats"):
         linearity(ideal(FactorSpace.synthetic([3])), 0, repeats=0)
     assert SPEC.family == "intervention" and SPEC.target == "compactness"
