@@ -34,7 +34,7 @@ from .arguments import (
 )
 from .datasheet import datasheets
 from .io import OutputLock
-from .outputs import attack_folder, check_replacements, open_ended_notes
+from .outputs import attack_folder, check_card, check_replacements, open_ended_notes
 from .registry import default_metric_names, get_metric, metric_names
 from .replot import replot
 from .signals import Interrupted, Terminated
@@ -357,6 +357,10 @@ def run(args) -> int:
                for key, configs in runs.items() for name, config in configs.items()}
     for line in check_replacements(folders, args.force):
         print(f"note: {line}", file=sys.stderr)
+    if len(attack_names) > 1:  # the run writes a card, grid and matrix at each place
+        for place in places.values():
+            for line in check_card(place, attack_names, args.force):
+                print(f"note: {line}", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

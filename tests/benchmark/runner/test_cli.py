@@ -353,6 +353,23 @@ def test_a_run_ends_with_its_results_and_the_figure_to_open(run_cli, tmp_path, c
     assert capsys.readouterr().out.splitlines()[-1].startswith("noise: wrote")
 
 
+def test_a_card_of_more_attacks_is_never_replaced_silently(run_cli, tmp_path, capsys):
+    args = ("--quick", "--metrics", "mig", "--seeds", "1", "--levels", "0,1", "--out", str(tmp_path))
+    assert run_cli("--attack", "permute,rescale,warp", *args) == 0
+    card = (tmp_path / "report_card.csv").read_bytes()
+    capsys.readouterr()
+    assert run_cli("--attack", "permute,rescale", *args) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path}/report_card.csv covers attacks this run leaves out (warp): its card, "
+        "grid and matrix would be replaced by ones of permute, rescale alone; give this run "
+        "another --out, or add --force")
+    assert (tmp_path / "report_card.csv").read_bytes() == card
+    assert run_cli("--attack", "permute,rescale,warp", *args) == 0  # the same attacks: a rerun
+    assert run_cli("--attack", "permute", *args) == 0  # one attack writes no card
+    assert run_cli("--attack", "permute,rescale", *args, "--force") == 0
+    assert "note: replacing" in capsys.readouterr().err
+
+
 def test_outputs_of_another_configuration_are_never_replaced_silently(run_cli, grid_table, tmp_path,
                                                                      capsys):
     args = ("--attack", "rotation", "--quick", "--metrics", "mig", "--seeds", "1", "--out",
