@@ -33,6 +33,9 @@ Deliberate differences from the reference:
   ``"sum"``.  On fewer than four codes the scores agree with the reference to 1e-6
   (disentanglement, completeness) and within its seed-to-seed spread (informativeness,
   whose ``H_k`` of a discrete factor is set by the jitter).
+* Nothing is capped but the per-factor disentanglement sums (as in the reference): a
+  normalised entry a little above 1 (one code's estimate above the joint one) gives a
+  completeness a little above 1 (1.003 on a clean code).
 * A factor about which the codes together know nothing (normaliser 0) has a column of
   zeros here, where the reference divides by 0; one factor (or one code) has no "others",
   so its exclusive rate is its largest entry, where the reference divides 0 by 0.

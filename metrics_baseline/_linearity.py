@@ -15,7 +15,7 @@ through all its values; its codes are a curve in latent space.  Per traversal:
 
 Each is averaged over ``repeats`` traversals per factor; ``axis_ratio_ave`` is the ratio
 of the mean axis values.  Factors are combined by the geometric mean (factors of one
-value left out), as in the reference.  The keys are the reference's
+value left out), as in the reference, or the arithmetic mean (``aggregate=``).  The keys are the reference's
 ``linearity.<name>.var``.
 
 The axis ratio asks that varying one factor move one latent, which is compactness (each

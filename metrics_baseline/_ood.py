@@ -7,16 +7,16 @@ A read-out (a linear regression, or an MLP) predicts every factor, scaled to [0,
 (value index over size - 1), from the codes of training rows and is scored on test rows
 by the benchmark's R^2 per factor, ``1 - MSE / Var(test targets)``, averaged over the
 factors that vary in the test rows.  Four splits of the factor space, on the factors of
-at least ``min_values`` values (smaller, categorical-like factors are never held out):
+at least ``min_values`` values (smaller, categorical-like factors are never held out);
+of a factor of ``s`` values, ``m = max(1, round(fraction * s))`` values are held out:
 
 * ``random``: test rows drawn like training rows (in distribution);
-* ``composition``: test rows have every such factor in the lower ``fraction`` of its
-  range, a corner the training rows never visit although each value is seen in them;
-* ``interpolation``: test rows have some such factor in the middle band
-  ``[0.5 - fraction / 2, 0.5 + fraction / 2]`` of its range, values never seen in
-  training but lying between seen ones;
-* ``extrapolation``: test rows have some such factor above ``1 - fraction`` of its
-  range, values beyond every value seen in training.
+* ``composition``: test rows have every such factor among its ``m`` lowest values, a
+  corner the training rows never visit although each value is seen in them;
+* ``interpolation``: test rows have some such factor among its ``m`` middle values
+  (from ``(s - m) // 2``), values never seen in training but lying between seen ones;
+* ``extrapolation``: test rows have some such factor among its ``m`` highest values,
+  values beyond every value seen in training.
 
 A representation whose factors a simple read-out finds along straight, separate axes
 extrapolates; one that mixes or bends them does not, so the headline
@@ -60,13 +60,16 @@ def _scaled(factors: np.ndarray, sizes) -> np.ndarray:
     return factors / np.maximum(np.asarray(sizes, float) - 1.0, 1.0)
 
 
-def _held_out(split: str, u: np.ndarray, fraction: float) -> np.ndarray:
-    """Per row and held-out-able factor (``u`` in [0, 1]): in the test region's range."""
+def _held_out(split: str, factors: np.ndarray, sizes: np.ndarray, fraction: float) -> np.ndarray:
+    """Per row and held-out-able factor (value indices ``factors``, sizes ``sizes``): whether
+    the value is among the split's ``m = max(1, round(fraction * size))`` held-out ones."""
+    m = np.maximum(1, np.round(fraction * sizes)).astype(np.int64)
     if split == "composition":
-        return u < fraction
+        return factors < m
     if split == "interpolation":
-        return np.abs(u - 0.5) <= fraction / 2 + 1e-12
-    return u > 1.0 - fraction + 1e-12  # extrapolation
+        start = (sizes - m) // 2
+        return (factors >= start) & (factors < start + m)
+    return factors >= sizes - m  # extrapolation
 
 
 def split_masks(factors, sizes, split: str, *, fraction: float = 0.3, min_values: int = 4):
@@ -87,7 +90,7 @@ def split_masks(factors, sizes, split: str, *, fraction: float = 0.3, min_values
     used = sizes >= min_values
     if not used.any():
         raise BenchmarkError(f"no factor has at least min_values = {min_values} values to hold out")
-    inside = _held_out(split, _scaled(np.asarray(factors), sizes)[:, used], fraction)
+    inside = _held_out(split, np.asarray(factors)[:, used], sizes[used], fraction)
     test = inside.all(axis=1) if split == "composition" else inside.any(axis=1)
     # a composition test row is a corner of all factors; its training rows avoid the corner
     return ~test, test
@@ -132,7 +135,8 @@ def _draw(rep, n: int, keep, rng) -> np.ndarray:
         candidates = rows[keep(rows)]
         if len(candidates) < 2:
             raise BenchmarkError("the encodings hold fewer than two rows in a split's region")
-        return candidates[rng.integers(len(candidates), size=n)]
+        # without replacement while the region has rows enough, as the random split draws
+        return candidates[rng.choice(len(candidates), size=n, replace=n > len(candidates))]
     out, have = [], 0
     for _ in range(1000):
         draw = space.sample(max(4 * n, 1000), rng)
@@ -150,8 +154,7 @@ def _corner(rep, n: int, fraction: float, min_values: int, rng) -> np.ndarray:
     out = rep.space.sample(n, rng)
     for k, size in enumerate(sizes):
         if size >= min_values:
-            allowed = np.nonzero(np.arange(size) / (size - 1) < fraction)[0]
-            out[:, k] = allowed[rng.integers(len(allowed), size=n)]
+            out[:, k] = rng.integers(max(1, round(fraction * size)), size=n)
     return out
 
 

@@ -100,49 +100,57 @@ def observed_response(rows: pd.DataFrame) -> dict:
 
     * ``falls`` / ``rises``: the top level's interval lies below ``-b`` / above ``b``;
     * ``flat``: every level's interval lies inside ``[-b, b]``;
-    * ``moves``: some level's interval lies outside the band, but not the top level's
-      (a confident change that does not persist to the top);
+    * ``moves``: the top level's interval lies inside the band but some other level's
+      lies outside it (a confident change that does not last to the top);
     * ``inconclusive``: none of these (an interval straddles the band's edge: more
       seeds decide);
-    * ``n/a``: a score is missing at some level.
+    * ``n/a``: a score is missing, not finite, or there is one level only.
 
     Returns ``observed``; ``level``, the level that decides it (the top level for
-    ``falls`` and ``rises``, else the one whose interval reaches farthest from 0, the highest such);
+    ``falls``, ``rises`` and ``flat``; for ``moves`` the highest level whose interval lies
+    outside the band; else the highest level whose interval reaches farthest from 0);
     ``relative_change``, ``change_low`` and ``change_high``, the mean change at that level
     and its interval relative to the first level's mean (see
-    :func:`.summary.relative_change`); ``flat_band`` relative in the same way; ``n_seeds``.
+    :func:`.summary.relative_change`); ``flat_band`` relative in the same way; and
+    ``n_seeds``, the fewest seeds any level pairs with level 0.
     """
     intervals = change_intervals(rows)
     first = float(rows.loc[rows["level"] == rows["level"].min(), "score"].mean())
     band = flat_band(rows)
     observed = _observed(intervals, band, rows)
     if intervals.empty:
-        intervals = pd.DataFrame({"change": [0.0], "low": [0.0], "high": [0.0]},
+        intervals = pd.DataFrame({"change": [np.nan], "low": [np.nan], "high": [np.nan], "n": [0]},
                                  index=[rows["level"].min()])
-    reach = np.maximum(np.abs(intervals["low"]), np.abs(intervals["high"])).fillna(-1.0)
-    level = intervals.index[-1] if observed in ("falls", "rises") else reach[::-1].idxmax()
+    low, high = intervals["low"], intervals["high"]
+    outside = (high < -band) | (low > band)
+    if observed in ("falls", "rises", "flat"):
+        level = intervals.index[-1]
+    elif observed == "moves":
+        level = outside[outside].index[-1]
+    else:
+        level = np.maximum(low.abs(), high.abs()).fillna(-1.0)[::-1].idxmax()
     at = intervals.loc[level]
     last = first + at["change"]
     scale = abs(first) or abs(last) or 1.0  # relative_change's convention from a first value of 0
     return {"observed": observed, "level": float(level),
             "relative_change": relative_change(first, last) if np.isfinite(last) else np.nan,
             "change_low": at["low"] / scale, "change_high": at["high"] / scale,
-            "flat_band": band / scale, "n_seeds": int(rows["seed"].nunique())}
+            "flat_band": band / scale, "n_seeds": int(intervals["n"].min())}
 
 
 def _observed(intervals: pd.DataFrame, band: float, rows: pd.DataFrame) -> str:
-    if not np.all(np.isfinite(rows["score"].to_numpy(dtype=float))) or intervals["change"].isna().any():
+    if intervals.empty or not np.all(np.isfinite(rows["score"].to_numpy(dtype=float))) \
+            or intervals["change"].isna().any():
         return "n/a"
-    if intervals.empty:
-        return "flat"
     low, high = intervals["low"].to_numpy(), intervals["high"].to_numpy()
+    inside = (low >= -band) & (high <= band)
     if high[-1] < -band:
         return "falls"
     if low[-1] > band:
         return "rises"
-    if np.all((low >= -band) & (high <= band)):
+    if inside.all():
         return "flat"
-    if np.any((high < -band) | (low > band)):
+    if inside[-1] and np.any((high < -band) | (low > band)):
         return "moves"
     return "inconclusive"
 
@@ -180,16 +188,19 @@ def tally(card: pd.DataFrame, metric_specs: dict) -> list[str]:
         mine = card[card["metric"] == metric]
         judged = mine[mine["agrees"] != ""]
         if judged.empty:
-            if (mine["observed"] == "inconclusive").any():
+            if ((mine["observed"] == "inconclusive") & (mine["expected"] != "")).any():
                 lines.append(f"{spec.display_name}: inconclusive under every attack that expects "
                              "an answer (more seeds decide)")
             elif len(mine):
                 lines.append(f"{spec.display_name}: {no_expectation(spec)}")
             continue
         right = int((judged["agrees"] == "true").sum())
-        unsure = int((mine["observed"] == "inconclusive").sum())
+        expected = mine[mine["expected"] != ""]
+        unsure = int((expected["observed"] == "inconclusive").sum())
+        missing = int((expected["observed"] == "n/a").sum())
+        extra = [f"{unsure} more inconclusive"] * bool(unsure) + [f"{missing} n/a"] * bool(missing)
         lines.append(f"{spec.display_name} answers {right} of {len(judged)} attacks as expected"
-                     + (f" ({unsure} more inconclusive)" if unsure else ""))
+                     + (f" ({', '.join(extra)})" if extra else ""))
     return lines
 
 

@@ -18,7 +18,7 @@ def _interval_text(row) -> str:
     low, high = row["change_low"], row["change_high"]
     band = format_change(row["flat_band"]).lstrip("+")
     if not (np.isfinite(low) and np.isfinite(high)):
-        return f"1 seed: no interval ±{band}"
+        return f"{'1 seed: ' if row['n_seeds'] <= 1 else ''}no interval ±{band}"
     ends = [format_change(v).rstrip("%") for v in (low, high)]
     return f"[{ends[0]}, {ends[1]}]% ±{band}"
 
@@ -50,7 +50,7 @@ def report_card_figure(card: pd.DataFrame, specs: dict, path, top_levels: dict |
             if row["agrees"]:
                 values[i, j] = 1.0 if row["agrees"] == "true" else 0.0
                 text[i, j] += f"\nexpect {row['expected']} " + ("✓" if row["agrees"] == "true" else "✗")
-            elif row["expected"] and row["observed"] == "inconclusive":
+            elif row["expected"] and row["observed"] in ("inconclusive", "n/a"):
                 values[i, j] = 0.5
                 text[i, j] += f"\nexpect {row['expected']} ?"
     labels = []

@@ -269,7 +269,7 @@ def run(args) -> int:
         return 0
     if args.datasheets:
         for line in datasheets(args.datasheets, Path(args.out) / "datasheets"):
-            print(line)
+            print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
         return 0
     if not args.attack:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")

@@ -24,7 +24,7 @@ from ..validation import BenchmarkError
 from . import card
 from .arguments import larger_sizes
 from .io import atomic_write_text
-from .replot import _specs, find_runs
+from .replot import _never_scores, _specs, find_runs
 from .summary import format_change
 
 __all__ = ["datasheets"]
@@ -39,10 +39,15 @@ class _Folder:
             raise BenchmarkError(f"--datasheets {path}: no finished sweep in it (a sweep folder "
                                  "holds run.json and scores.csv)")
         self.scores, self.timings, self.specs, self.config = {}, [], {}, None
+        self.problems, self.stand_ins = [], set()
         for folder in runs:
             run = json.loads((folder / "run.json").read_text())
             self.config = self.config or run["config"]
-            self.specs.update(_specs(run, []))
+            mine = []
+            specs = _specs(run, mine)
+            self.specs.update(specs)
+            self.stand_ins.update(n for n, spec in specs.items() if spec.func is _never_scores)
+            self.problems.extend(f"{folder}/: {line}" for line in mine)
             scores = pd.read_csv(folder / "scores.csv")
             if len(scores):
                 self.scores[run["config"]["attack"]] = scores
@@ -69,24 +74,33 @@ class _Folder:
                 return rows.sort_values("seed")["score"].to_numpy(dtype=float)
         return np.array([])
 
-    def seconds(self, metric: str) -> float:
+    def seconds(self, metric: str) -> str:
+        """The median seconds of the metric's cells, or "–" without timings."""
         taken = self.timings.loc[self.timings["metric"] == metric, "seconds"]
-        return float(taken.median()) if len(taken) else float("nan")
+        return f"{float(taken.median()):.3g}" if len(taken) else "–"
 
 
 def _sizes(config: dict, specs: dict) -> str:
-    """The ``--sizes`` a run's configuration was scored at."""
+    """The ``--sizes`` a run's configuration was scored at: quick, default, large (every
+    metric that has larger sizes got them), or custom (some parameters changed)."""
     if config.get("quick"):
         return "quick"
     params = config.get("metric_params", {})
-    large = any(params.get(name, {}).get(k) == v for name, spec in specs.items()
-                for k, v in larger_sizes(spec).items())
-    return "large" if large else "default"
+    larger = {name: larger_sizes(spec) for name, spec in specs.items()}
+    larger = {name: sizes for name, sizes in larger.items() if sizes}
+    if larger and all(all(params.get(name, {}).get(k) == v for k, v in sizes.items())
+                      for name, sizes in larger.items()):
+        return "large"
+    sized = any(k in params.get(name, {}) for name, sizes in larger.items() for k in sizes)
+    return "custom" if sized else "default"
 
 
 def _documentation(spec) -> str:
     """The metric module's docstring (what it computes, its reference, where it departs from
-    it and why), or the function's for a plugin without one."""
+    it and why), or the function's for a plugin without one; nothing for a metric that
+    could not be loaded again."""
+    if spec.func is _never_scores:
+        return ""
     module_doc = getattr(spec.func, "__globals__", {}).get("__doc__")  # also a plugin file's
     return inspect.cleandoc(module_doc or inspect.getdoc(spec.func) or "")
 
@@ -116,7 +130,7 @@ def _tally(folder: _Folder, metric: str) -> tuple[int, int, int]:
 def _across(folders, metric: str, attack: str) -> tuple[str, int | None]:
     """``(text, index)``: whether the folders' verdicts agree and from which folder on (the
     folders given from the smallest sizes up) they no longer change; ``index`` None when
-    the largest folder's verdict is inconclusive or the folders disagree at the top."""
+    the largest folder's verdict is inconclusive or n/a, or differs from the one before."""
     seen = [(i, f.card[(f.card["metric"] == metric) & (f.card["attack"] == attack)]["observed"])
             for i, f in enumerate(folders)]
     seen = [(i, s.iloc[0]) for i, s in seen if len(s)]
@@ -124,14 +138,15 @@ def _across(folders, metric: str, attack: str) -> tuple[str, int | None]:
         return "–", None
     last = seen[-1][1]
     if last in ("inconclusive", "n/a"):
-        return "not settled (inconclusive at the largest)", None
+        return f"not settled ({last} at the largest)", None
     start = len(seen) - 1
     while start > 0 and seen[start - 1][1] == last:
         start -= 1
-    index = seen[start][0]
     if start == 0:
-        return "same", index
-    return f"settled from {folders[index].sizes}", index
+        return "same", seen[0][0]
+    if start == len(seen) - 1:
+        return f"not settled (changes at {folders[seen[-1][0]].sizes})", None
+    return f"settled from {folders[seen[start][0]].sizes}", seen[start][0]
 
 
 def _sheet(metric: str, folders: list) -> str:
@@ -151,7 +166,7 @@ def _sheet(metric: str, folders: list) -> str:
         spread = f"{np.std(level0, ddof=1):.3g}" if len(level0) >= 2 else "– (1 seed)"
         body.append([f.label, f"{right} of {judged}", unsure,
                      f"{np.mean(level0):.4g}" if len(level0) else "–", spread,
-                     f"{f.seconds(metric):.3g}"])
+                     f.seconds(metric)])
     lines += [_table(["results", "as expected", "inconclusive", "unattacked score (mean)",
                       "seed std", "seconds per cell (median)"], body), ""]
     attacks_ = list(dict.fromkeys(a for f in folders for a in f.card["attack"]))
@@ -192,7 +207,16 @@ def datasheets(directories, out) -> list[str]:
     folders = [_Folder(d) for d in directories]
     metrics = list(dict.fromkeys(m for f in folders for m in f.specs))
     out = Path(out)
-    written, index = [], []
+    written, index = [f"warning: {line}" for f in folders for line in f.problems], []
+    order = {"quick": 0, "default": 1, "large": 2}
+    ranks = [order.get(f.sizes) for f in folders]
+    if None not in ranks and ranks != sorted(ranks):
+        written.append("warning: the folders are not given from the smallest sizes up "
+                       f"({', '.join(f.sizes for f in folders)}): 'settled from' reads them in order")
+    if len({f.seeds for f in folders}) > 1:
+        written.append("warning: the folders have different numbers of seeds "
+                       f"({', '.join(str(f.seeds) for f in folders)}): their verdicts differ in "
+                       "confidence, not only in sample size")
     for metric in metrics:
         path = out / f"{metric}.md"
         atomic_write_text(path, _sheet(metric, folders))
@@ -200,7 +224,10 @@ def datasheets(directories, out) -> list[str]:
         spec = next(f.specs[metric] for f in folders if metric in f.specs)
         tallies = []
         for f in folders:
-            right, judged, unsure = _tally(f, metric) if metric in f.specs else (0, 0, 0)
+            if metric not in f.specs:
+                tallies.append("–")
+                continue
+            right, judged, unsure = _tally(f, metric)
             tallies.append(f"{right} of {judged}" + (f" ({unsure} ?)" if unsure else ""))
         settled = [_across(folders, metric, a) for a in attack_registry.names()]
         settled = [(text, i) for text, i in settled if text != "–"]
@@ -211,7 +238,7 @@ def datasheets(directories, out) -> list[str]:
         index.append([f"[{spec.display_name}]({metric}.md)", spec.family or "–",
                       (spec.target or "none").replace("_", " "), *tallies,
                       f"{np.std(level0, ddof=1):.3g}" if len(level0) >= 2 else "–",
-                      *(f"{f.seconds(metric):.3g}" for f in folders),
+                      *(f.seconds(metric) if metric in f.specs else "–" for f in folders),
                       needed if len(folders) > 1 else "–"])
     header = ["metric", "family", "target", *(f"as expected: {f.label}" for f in folders),
               "seed std (first)", *(f"s/cell: {f.path.as_posix()}" for f in folders),

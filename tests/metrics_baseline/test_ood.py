@@ -14,11 +14,10 @@ def grid(sizes):
 
 
 def test_the_regions_by_hand():
-    """Fraction 0.3 of a 10-value factor: corner u < 0.3 is values 0-2, the band |u - 0.5| <= 0.15
-    is values 4-5 (u = 4/9, 5/9), the upper range u > 0.7 is values 7-9; the 3-value factor is
-    never held out."""
+    """Fraction 0.3 of a 10-value factor: m = 3 values held out, the lowest (0-2), the middle from
+    (10 - 3) // 2 (3-5) or the highest (7-9); the 3-value factor is never held out."""
     rows = grid((10, 3))
-    for split, values in (("composition", {0, 1, 2}), ("interpolation", {4, 5}),
+    for split, values in (("composition", {0, 1, 2}), ("interpolation", {3, 4, 5}),
                           ("extrapolation", {7, 8, 9})):
         train, test = split_masks(rows, (10, 3), split)
         assert set(rows[test, 0]) == values and not (train & test).any() and (train | test).all()
@@ -27,6 +26,16 @@ def test_the_regions_by_hand():
     rows = grid((10, 10))
     assert split_masks(rows, (10, 10), "composition")[1].sum() == 9
     assert split_masks(rows, (10, 10), "extrapolation")[1].sum() == 100 - 49
+
+
+def test_every_split_holds_out_a_value_even_of_a_small_factor():
+    """Four values: one held out per split (a band of 30 % around the middle would hold none)."""
+    rows = grid((4,))
+    assert [rows[split_masks(rows, (4,), split)[1], 0].tolist()
+            for split in ("composition", "interpolation", "extrapolation")] == [[0], [1], [3]]
+    rep = ideal(FactorSpace.synthetic([4, 4, 3]), noise=0.0)
+    assert set(ood_readout(rep, 0, num_train=200, num_test=100)) == {
+        "random", "composition", "interpolation", "extrapolation"}
 
 
 def test_a_linear_code_reads_out_everywhere():

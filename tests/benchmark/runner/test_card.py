@@ -43,6 +43,13 @@ def test_verdicts_follow_the_interval_and_the_band():
     # a confident fall in the middle that comes back at the top
     moves = seen(rows([[1.0, 1.0, 1.01], [0.5, 0.5, 0.52], [1.0, 1.0, 1.01]]))
     assert moves["observed"] == "moves" and moves["level"] == 1.0
+    # a fall at the middle level, and a top level whose interval straddles the band's edge
+    straddles = seen(rows([[1.0, 1.0, 1.01], [0.8, 0.8, 0.81], [0.55, 0.95, 0.60]]))
+    assert straddles["observed"] == "inconclusive"
+    # one level only, or a seed missing at a level
+    assert seen(rows([[1.0, 0.9]]))["observed"] == "n/a"
+    holed = rows([[1.0, 0.9, 0.95], [0.5, 0.45, 0.47]]).iloc[:-1]
+    assert seen(holed)["n_seeds"] == 2
     # two seeds that disagree: the interval straddles the band's edge
     assert seen(rows([[1.0, 1.0], [0.7, 1.0]]))["observed"] == "inconclusive"
     # one seed: no interval at all

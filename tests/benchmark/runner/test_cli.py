@@ -305,13 +305,20 @@ def test_dask_workers_share_the_cores_too(tmp_path):
 
 @pytest.mark.slow
 def test_dask_without_a_scheduler_starts_a_local_cluster(run_cli, tmp_path):
-    """The cluster path on one machine: the same bytes as a local run."""
+    """The cluster path on one machine: the same bytes as a local run, and one thread per cell
+    (one single-threaded worker per core shares the cores, it does not own them)."""
     pytest.importorskip("dask.distributed")
+    plugin = tmp_path / "threads.py"
+    plugin.write_text(THREADS_PLUGIN)
     args = ("--attack", "rotation", "--quick", "--metrics", "mig", "--levels", "0,1", "--seeds", "2")
     assert run_cli(*args, "--executor", "dask", "--out", str(tmp_path / "dask")) == 0
     assert run_cli(*args, "--out", str(tmp_path / "local")) == 0
     assert (tmp_path / "dask/rotation/scores.csv").read_bytes() == \
         (tmp_path / "local/rotation/scores.csv").read_bytes()
+    assert run_cli(*args, "--metric", f"{plugin}:threads", "--executor", "dask",
+                   "--out", str(tmp_path / "threads")) == 0
+    scores = pd.read_csv(tmp_path / "threads/rotation/scores.csv").query("metric == 'threads'")
+    assert (scores["score"] == 1).all()
 
 
 def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(run_cli, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """--datasheets: one page per metric from finished sweeps, a plugin's included."""
 import textwrap
 
+import pandas as pd
 import pytest
 
 from benchmark import BenchmarkError
@@ -35,8 +36,9 @@ def two_sizes(tmp_path_factory):
 def test_a_datasheet_per_metric_and_one_table(two_sizes):
     root, folders = two_sizes
     lines = datasheets(folders, root / "sheets")
-    assert lines == [f"wrote {root / 'sheets' / name}" for name in
-                     ("mig.md", "first_spread.md", "README.md")]
+    assert lines == ["warning: the folders have different numbers of seeds (3, 2): their verdicts "
+                     "differ in confidence, not only in sample size"] + [
+        f"wrote {root / 'sheets' / name}" for name in ("mig.md", "first_spread.md", "README.md")]
     sheet = (root / "sheets" / "mig.md").read_text()
     assert sheet.startswith("# MIG (`mig`)\n\nFamily: information. Target property: compactness.")
     # per folder: its tally, level-0 spread and seconds; per attack: each folder's verdict
@@ -54,6 +56,42 @@ def test_a_plugin_gets_the_same_datasheet(two_sizes):
     assert "Family: none. Target property: none." in sheet and "spread.py:first_spread" in sheet
     assert "> A plugin for the datasheet test" in sheet
     assert "| `rotation` | – |" in sheet  # no target: no expectation under rotation
+
+
+def test_a_plugin_that_cannot_be_loaded_again_is_said_so(two_sizes, tmp_path, root):
+    """In a fresh process (this one registered the plugin when it ran the sweep)."""
+    import subprocess
+    import sys
+
+    sweep_root, folders = two_sizes
+    (sweep_root / "spread.py").rename(sweep_root / "spread_gone.py")
+    try:
+        done = subprocess.run([sys.executable, str(root / "run_protocol.py"), "--datasheets",
+                               str(folders[0]), "--out", str(tmp_path)],
+                              capture_output=True, text=True, check=False)
+    finally:
+        (sweep_root / "spread_gone.py").rename(sweep_root / "spread.py")
+    assert done.returncode == 0, done.stderr
+    assert "warning:" in done.stderr and "first_spread" in done.stderr
+    assert "Not documented." in (tmp_path / "datasheets" / "first_spread.md").read_text()
+
+
+def test_settled_from_reads_the_folders_in_order():
+    from benchmark.runner import datasheet
+
+    class Fake:
+        def __init__(self, observed, sizes):
+            self.card = pd.DataFrame({"metric": ["m"], "attack": ["noise"], "observed": [observed]})
+            self.sizes = sizes
+
+    def across(*observed):
+        folders = [Fake(o, s) for o, s in zip(observed, ("quick", "default", "large"))]
+        return datasheet._across(folders, "m", "noise")
+
+    assert across("falls", "falls", "falls") == ("same", 0)
+    assert across("flat", "falls", "falls") == ("settled from default", 1)
+    assert across("falls", "falls", "flat") == ("not settled (changes at large)", None)
+    assert across("falls", "inconclusive") == ("not settled (inconclusive at the largest)", None)
 
 
 def test_a_folder_without_sweeps_is_refused(tmp_path):
