@@ -92,6 +92,10 @@ def test_settled_from_reads_the_folders_in_order():
     assert across("flat", "falls", "falls") == ("settled from default", 1)
     assert across("falls", "falls", "flat") == ("not settled (changes at large)", None)
     assert across("falls", "inconclusive") == ("not settled (inconclusive at the largest)", None)
+    # two draws of seeds at one size: only a change between confident verdicts is a flip
+    draws = [Fake("falls", "quick"), Fake("inconclusive", "quick"), Fake("flat", "quick")]
+    assert datasheet._across(draws[:2], "m", "noise") == ("same where confident", 0)
+    assert datasheet._across(draws, "m", "noise") == ("flips (falls, inconclusive, flat)", None)
 
 
 def test_a_folder_without_sweeps_is_refused(tmp_path):
