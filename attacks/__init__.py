@@ -42,7 +42,7 @@ from ._permute import permute
 from ._redundancy import redundancy
 from ._rescale import rescale
 from ._rotation import pair_rotation, rotation
-from ._spec import MAX_LATENTS, AttackSpec, compose, expect, geometric_grid, reflection
+from ._spec import MAX_LATENTS, AttackSpec, compose, expect, geometric_grid, reflection, why
 from ._synergy import synergy
 from ._warp import warp
 from ._xor import xor
@@ -58,7 +58,7 @@ _BY_NAME = {spec.name: spec for spec in SPECS}
 __all__ = ["MAX_LATENTS", "SPECS", "AttackSpec", "circular", "compose", "cyclic", "duplicate", "expect",
            "geometric_grid", "get", "missing", "mixing_noise", "names", "noise", "nuisance",
            "pair_rotation", "permute", "redundancy", "reflection", "register", "rescale",
-           "rotation", "synergy", "warp", "xor"]
+           "rotation", "synergy", "warp", "why", "xor"]
 
 
 def names() -> list[str]:

@@ -17,7 +17,7 @@ import numpy as np
 from benchmark.representations import Representation
 from benchmark.validation import check_rng
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "Circular", "circular"]
 
@@ -54,4 +54,9 @@ def circular(rep, level, rng):
 SPEC = AttackSpec(
     "circular", circular, levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0),
     description="each latent on a growing arc (sin, 1 - cos): compactness broken, information kept",
-    expect=expect("flat", "fall", "fall", "flat", "fall"))
+    expect=expect("flat", "fall", "fall", "flat", "fall"),
+    why=why('the pair (sin, 1 - cos) carries its own factor only',
+            'the factor now needs two latents',
+            'an angle on a growing arc: no linear read-out recovers it',
+            'the map is invertible on the arc: nothing is lost',
+            'neither coordinate alone gives the angle'))

@@ -12,7 +12,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "cyclic", "cyclic_mixing"]
 
@@ -36,4 +36,9 @@ SPEC = AttackSpec(
     "cyclic", cyclic, levels=tuple(i / 16 for i in range(8)), quick_levels=(0.0, 0.25, 0.4375),
     description="P z, P = (1 - level) I + level S: each latent mixes two factors (the review's)",
     max_level=7 / 16,
-    expect=expect("fall", "fall", "flat", "flat", "fall"))
+    expect=expect("fall", "fall", "flat", "flat", "fall"),
+    why=why('each latent mixes two factors',
+            'each factor sits in two latents',
+            'P is invertible below level 1/2: a linear read-out undoes it',
+            'an invertible map loses nothing',
+            'no latent alone carries a factor fully'))

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect, geometric_grid
+from ._spec import AttackSpec, expect, geometric_grid, why
 
 __all__ = ["SPEC", "duplicate"]
 
@@ -24,4 +24,9 @@ def duplicate(rep, level, rng):
 SPEC = AttackSpec(
     "duplicate", duplicate, levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
     description="(z, level * z + eps): a noisy copy aligned with the factors",
-    expect=expect("flat", "fall", "flat", "flat", "fall"))
+    expect=expect("flat", "fall", "flat", "flat", "fall"),
+    why=why('each copy carries the same one factor as its original',
+            'each factor now sits in two latents',
+            'the originals still give the linear read-out',
+            'a copy adds no information',
+            "the copy makes each latent's information redundant, not unique"))

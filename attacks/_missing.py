@@ -11,7 +11,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "all_but_one", "missing"]
 
@@ -41,4 +41,9 @@ SPEC = AttackSpec(
     "missing", missing, levels=(0.0, 1.0, 2.0, 3.0, 4.0), quick_levels=(0.0, 2.0, 4.0),
     description="the first floor(level) latents replaced by noise: factors go missing (the review's)",
     max_level=all_but_one,
-    expect=expect("flat", "fall", "fall", "fall", "fall"))
+    expect=expect("flat", "fall", "fall", "fall", "fall"),
+    why=why('what is left still holds one factor per latent',
+            'a missing factor sits in no latent',
+            'a missing factor cannot be read out',
+            "the replaced latents' information is gone",
+            'a missing factor has no latent carrying it'))

@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "mixing_noise"]
 
@@ -33,4 +33,9 @@ SPEC = AttackSpec(
     quick_levels=(0.0, 0.5, 1.0),
     description="(1 - level) z + level u: the review's noise, information destroyed, scale bounded",
     max_level=1.0,
-    expect=expect("fall", "fall", "fall", "fall", "fall"))
+    expect=expect("fall", "fall", "fall", "fall", "fall"),
+    why=why('a latent that is mostly noise is modular about nothing',
+            'no latent carries its factor any more',
+            'no read-out recovers a factor from noise',
+            'the noise replaces what the latents carry',
+            'what each latent alone carries shrinks to nothing'))

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect, geometric_grid
+from ._spec import AttackSpec, expect, geometric_grid, why
 
 __all__ = ["SPEC", "noise"]
 
@@ -23,4 +23,9 @@ def noise(rep, level, rng):
 SPEC = AttackSpec(
     "noise", noise, levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
     description="z + level * eps: information is destroyed, not entangled",
-    expect=expect("fall", "fall", "fall", "fall", "fall"))
+    expect=expect("fall", "fall", "fall", "fall", "fall"),
+    why=why('a latent drowned in noise is modular about nothing',
+            'no latent carries its factor any more',
+            'no read-out recovers a factor from noise',
+            'the noise destroys what the latents carry',
+            'what each latent alone carries shrinks to nothing'))

@@ -10,7 +10,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "nuisance"]
 
@@ -31,4 +31,9 @@ def nuisance(rep, level, rng):
 SPEC = AttackSpec(
     "nuisance", nuisance, levels=(0.0, 1.0, 2.0, 4.0, 8.0, 16.0), quick_levels=(0.0, 2.0, 8.0),
     description="floor(level) dead latents of pure noise appended: nothing should move",
-    expect=expect("flat", "flat", "flat", "flat", "flat"))
+    expect=expect("flat", "flat", "flat", "flat", "flat"),
+    why=why('dead latents carry no factor and change no other latent',
+            'each factor stays in its latent',
+            'a read-out can ignore latents of pure noise',
+            'noise latents add nothing and remove nothing',
+            'the informative latents are unchanged'))

@@ -11,7 +11,7 @@ import numpy as np
 from benchmark.representations import map_latents
 from benchmark.validation import check_rng
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "permute"]
 
@@ -38,4 +38,9 @@ SPEC = AttackSpec(
     "permute", permute, levels=(0.0, 0.25, 0.5, 0.75, 1.0), quick_levels=(0.0, 1.0),
     description="round(level L) latents permuted: an invariance check, nothing should move",
     max_level=1.0,
-    expect=expect("flat", "flat", "flat", "flat", "flat"))
+    expect=expect("flat", "flat", "flat", "flat", "flat"),
+    why=why('which latent comes first is arbitrary',
+            'the order of latents changes no latent',
+            'a read-out does not depend on column order',
+            'reordering loses nothing',
+            'each latent carries what it carried'))

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect, geometric_grid, reflection
+from ._spec import AttackSpec, expect, geometric_grid, reflection, why
 
 __all__ = ["SPEC", "redundancy"]
 
@@ -24,4 +24,9 @@ def redundancy(rep, level, rng):
 SPEC = AttackSpec(
     "redundancy", redundancy, levels=geometric_grid(-2, 6), quick_levels=(0.0, 1.0, 4.0, 64.0),
     description="(z, level * U z + eps): a rotated noisy copy mixing all latents (Tokui & Sato)",
-    expect=expect("fall", "fall", "flat", "flat", "fall"))
+    expect=expect("fall", "fall", "flat", "flat", "fall"),
+    why=why('the rotated copy mixes all latents: each carries several factors',
+            "each factor is spread over the copy's latents too",
+            'the originals still give the linear read-out',
+            'a noisy copy adds no information',
+            "the copy repeats the originals' information: redundant, not unique"))

@@ -12,7 +12,7 @@ import numpy as np
 from benchmark.representations import map_latents
 from benchmark.validation import check_rng
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "Scale", "rescale"]
 
@@ -46,4 +46,9 @@ def rescale(rep, level, rng):
 SPEC = AttackSpec(
     "rescale", rescale, levels=(0.0, 0.25, 0.5, 1.0, 2.0, 3.0), quick_levels=(0.0, 1.0, 3.0),
     description="each latent times s exp(level g), sign flips too: an invariance check",
-    expect=expect("flat", "flat", "flat", "flat", "flat"))
+    expect=expect("flat", "flat", "flat", "flat", "flat"),
+    why=why('units and signs of a latent are arbitrary',
+            'a rescaled latent is the same latent',
+            'a linear read-out absorbs a scale',
+            'an invertible scaling loses nothing',
+            'information is unchanged by rescaling'))

@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "pair_rotation", "rotation"]
 
@@ -32,4 +32,9 @@ SPEC = AttackSpec(
     "rotation", rotation, levels=tuple(i / 8 for i in range(9)), quick_levels=(0.0, 0.5, 1.0),
     description="rotate latent pairs by level * 45 degrees",
     max_level=2.0, unit=("rotation angle (degrees)", 45.0),
-    expect=expect("fall", "fall", "flat", "flat", "fall"))
+    expect=expect("fall", "fall", "flat", "flat", "fall"),
+    why=why('a rotated pair: each latent carries two factors',
+            'each factor is spread over two latents',
+            'an invertible linear map: a linear read-out undoes it',
+            'an invertible map loses nothing',
+            'no latent alone carries a factor fully'))

@@ -9,7 +9,8 @@ import numpy as np
 from benchmark.spec import EXPECTATIONS, PROPERTIES
 from benchmark.validation import BenchmarkError, check_level, check_rng
 
-__all__ = ["MAX_LATENTS", "AttackSpec", "check_latents", "compose", "expect", "geometric_grid", "reflection"]
+__all__ = ["MAX_LATENTS", "AttackSpec", "check_latents", "compose", "expect", "geometric_grid", "reflection",
+           "why"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,9 @@ class AttackSpec:
         None for a property on which it makes none (a composition of attacks
         pulling that property opposite ways).  A composed attack uses its first
         part's level grid: give ``--levels`` for the others' ranges.
+    why : dict
+        For every property with an expectation, its reason in one line (see :func:`why`);
+        the expectation table of the documentation shows them beside the arrows.
     max_level : float, callable or None
         The highest level that means something more than a lower one: a number (a
         rotation past 90 degrees, a share past 1), a function of the representation
@@ -58,6 +62,7 @@ class AttackSpec:
     expect: dict = None
     max_level: object = None
     unit: tuple = None
+    why: dict = None
 
     def __post_init__(self):
         expect = dict(self.expect or {})  # empty: the attack makes no claim (a user's experiment)
@@ -66,6 +71,11 @@ class AttackSpec:
             raise BenchmarkError(f"attack {self.name!r}: expect must give one of "
                                  f"{', '.join(EXPECTATIONS)} for each of {', '.join(PROPERTIES)}")
         object.__setattr__(self, "expect", expect)
+        reasons = dict(self.why or {})
+        if not set(reasons) <= set(PROPERTIES):
+            raise BenchmarkError(f"attack {self.name!r}: why gives reasons for properties that do "
+                                 f"not exist: {', '.join(sorted(set(reasons) - set(PROPERTIES)))}")
+        object.__setattr__(self, "why", reasons)
 
     def __call__(self, rep, level, rng):
         return check_latents(self.func(rep, check_level(level), check_rng(rng)), self.name, level)
@@ -110,6 +120,13 @@ def expect(modularity, compactness, explicitness, informativeness, unique_inform
                                  unique_information)))
 
 
+def why(modularity, compactness, explicitness, informativeness, unique_information) -> dict:
+    """The reasons of one attack's expectations, one line per property, in :func:`expect`'s
+    order."""
+    return dict(zip(PROPERTIES, (modularity, compactness, explicitness, informativeness,
+                                 unique_information)))
+
+
 def _composed_expectation(values):
     # flat parts leave the others' direction; opposite directions make no claim (None)
     directions = set(values) - {"flat"}
@@ -127,7 +144,9 @@ def compose(specs) -> AttackSpec:
                       max_level=_SmallestLimit(limited) if limited else None, unit=specs[0].unit,
                       description=" then ".join(s.name for s in specs),
                       expect={p: _composed_expectation([s.expect[p] for s in specs])
-                              for p in PROPERTIES} if all(s.expect for s in specs) else {})
+                              for p in PROPERTIES} if all(s.expect for s in specs) else {},
+                      why={p: "; ".join(f"{s.name}: {s.why[p]}" for s in specs if p in s.why)
+                           for p in PROPERTIES if all(p in s.why for s in specs)})
 
 
 class _Composed:

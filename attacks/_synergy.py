@@ -3,7 +3,7 @@ import numpy as np
 
 from benchmark.representations import linear_transform
 
-from ._spec import AttackSpec, expect, geometric_grid
+from ._spec import AttackSpec, expect, geometric_grid, why
 
 __all__ = ["SPEC", "synergy"]
 
@@ -24,4 +24,9 @@ def synergy(rep, level, rng):
 SPEC = AttackSpec(
     "synergy", synergy, levels=geometric_grid(-6, 2), quick_levels=(0.0, 0.25, 1.0, 4.0),
     description="(z + level * m, m): only the pair of latents together carries the factor",
-    expect=expect("flat", "fall", "flat", "flat", "fall"))
+    expect=expect("flat", "fall", "flat", "flat", "fall"),
+    why=why('no latent carries two factors (the pad m is no factor)',
+            'the factor is readable only from the pair (z + level m, m)',
+            "still linear: z = z' - level m",
+            'the pair keeps all of it',
+            'neither latent alone carries the factor: it is synergistic'))

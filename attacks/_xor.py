@@ -13,7 +13,7 @@ import numpy as np
 from benchmark.representations import Representation
 from benchmark.validation import check_rng
 
-from ._spec import AttackSpec, expect
+from ._spec import AttackSpec, expect, why
 
 __all__ = ["SPEC", "SignPad", "xor"]
 
@@ -53,4 +53,9 @@ SPEC = AttackSpec(
     "xor", xor, levels=(0.0, 0.125, 0.25, 0.5, 0.75, 1.0), quick_levels=(0.0, 0.5, 1.0),
     description="(s z, s + 0.1 e) with random signs s: synergy no linear mixing gives",
     max_level=1.0,
-    expect=expect("flat", "fall", "fall", "flat", "fall"))
+    expect=expect("flat", "fall", "fall", "flat", "fall"),
+    why=why('each latent holds its own factor and a random sign only',
+            'the factor needs both latents (s z, s)',
+            'the product of the two is not linear',
+            'the pair keeps all of it',
+            'neither latent alone carries the factor (XOR-like synergy)'))

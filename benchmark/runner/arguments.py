@@ -84,6 +84,32 @@ def parse_param(text: str):
     return metric, param, value
 
 
+#: Sample-size settings of ``--sizes``: a metric's quick parameters, its defaults, or twice
+#: its defaults for the parameters its quick setting names (its sample sizes and effort).
+SIZES = ("quick", "default", "large")
+LARGE_FACTOR = 2
+
+
+def larger_sizes(spec) -> dict:
+    """``{param: LARGE_FACTOR * default}`` for the integer parameters a metric's quick setting
+    lowers (``spec.quick``'s keys), the defaults read from the function and ``spec.params``.
+
+    Examples
+    --------
+    >>> from benchmark.runner.registry import get_metric
+    >>> larger_sizes(get_metric("mig"))
+    {'num_samples': 20000}
+    """
+    try:
+        defaults = {name: p.default for name, p in inspect.signature(spec.func).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+    except (TypeError, ValueError):
+        return {}
+    defaults.update(spec.params)
+    return {k: LARGE_FACTOR * defaults[k] for k in spec.quick
+            if isinstance(defaults.get(k), int) and not isinstance(defaults.get(k), bool)}
+
+
 def check_param_name(spec, param: str) -> None:
     """Refuse a ``--param`` the metric's function does not take, before any work."""
     try:

@@ -15,6 +15,7 @@ from ..information import usable_cores
 from ..validation import BenchmarkError, did_you_mean, unknown_name
 from . import models, report
 from .arguments import (
+    LARGE_FACTOR,
     MAX_CELLS,
     MAX_JOBS,
     MAX_LEVEL,
@@ -22,15 +23,18 @@ from .arguments import (
     MAX_NOISE,
     MAX_SAMPLES,
     MAX_SEEDS,
+    SIZES,
     check_param_name,
     check_param_value,
     comma_list,
+    larger_sizes,
     list_available,
     parse_levels,
     parse_param,
 )
+from .datasheet import datasheets
 from .io import OutputLock
-from .outputs import attack_folder, check_replacements, open_ended_notes
+from .outputs import attack_folder, check_card, check_replacements, open_ended_notes
 from .registry import default_metric_names, get_metric, metric_names
 from .replot import replot
 from .signals import Interrupted, Terminated
@@ -108,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=3,
                    help=f"number of seeds (default: 3, at most {MAX_SEEDS}; levels x seeds at most "
                         f"{MAX_CELLS:,})")
+    p.add_argument("--first-seed", type=int, default=0,
+                   help="the first seed (default 0): --seeds 5 --first-seed 5 runs seeds 5-9, "
+                        "another draw of the same sweep")
     p.add_argument("--noise", type=float,
                    help="noise of the ideal representation in value spacings (default: 0.1, at most "
                         f"{MAX_NOISE:g}; not with --encodings)")
@@ -117,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(see the naming rule below)")
     p.add_argument("--out", default="results", help="output directory (default: results)")
     p.add_argument("--quick", action="store_true", help="small samples and few levels: seconds")
+    p.add_argument("--sizes", choices=SIZES, default=None,
+                   help="the metrics' sample sizes: quick (as --quick, without its levels), default, "
+                        f"or large ({LARGE_FACTOR}x the defaults of what quick lowers); with "
+                        "--levels quick, the same grids at another size")
     p.add_argument("--resume", action="store_true", help="reuse finished cells of an interrupted run")
     p.add_argument("--force", action="store_true",
                    help="replace the outputs of a sweep of another configuration in --out")
@@ -124,13 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"worker processes (default: one per usable core, {usable_cores()} here; "
                         f"at most {MAX_JOBS})")
     p.add_argument("--executor", choices=["local", "dask"], default="local")
-    p.add_argument("--scheduler", help="dask scheduler address for --executor dask")
+    p.add_argument("--scheduler", help="dask scheduler address for --executor dask (default: local, "
+                                       "a LocalCluster of this machine's cores)")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.add_argument("--quiet", action="store_true",
                    help="leave out the table of results printed at the end of a run")
     p.add_argument("--replot", metavar="DIR",
                    help="rebuild the summaries, verdicts and figures of the finished runs in DIR "
                         "from their scores.csv, without scoring again")
+    p.add_argument("--datasheets", metavar="DIR", nargs="+",
+                   help="write a datasheet per metric to OUT/datasheets/ from finished --attack all "
+                        "folders (the same metrics at several sample sizes: whether verdicts hold)")
     p.add_argument("--list", action="store_true", help="list attacks, metrics and datasets")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p
@@ -189,8 +204,9 @@ def sweep_config(args, name, metrics, plugin_specs, metric_params, encodings=Non
         attack=spec.name, levels=levels,
         # plugins run in worker processes by their spec, so pass the spec, not the name
         metrics=tuple(plugin_specs.get(m, m) for m in metrics),
-        seeds=tuple(range(args.seeds)), dataset=args.dataset, noise=args.noise,
-        quick=args.quick, encodings=encodings, metric_params=metric_params)
+        seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), dataset=args.dataset,
+        noise=args.noise,
+        quick=args.quick or args.sizes == "quick", encodings=encodings, metric_params=metric_params)
 
 
 def _run_attacks(args, out, configs, base, model=None):
@@ -251,16 +267,23 @@ def run(args) -> int:
         for line in replot(args.replot):
             print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
         return 0
+    if args.datasheets:
+        for line in datasheets(args.datasheets, Path(args.out) / "datasheets"):
+            print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout)
+        return 0
     if not args.attack:
         raise BenchmarkError("--attack is required (see --list for the available attacks)")
     if not 1 <= args.seeds <= MAX_SEEDS:
         raise BenchmarkError(f"--seeds must be between 1 and {MAX_SEEDS}, got {args.seeds}")
+    if not 0 <= args.first_seed <= 2**31 - 1 - args.seeds:
+        raise BenchmarkError(f"--first-seed must be between 0 and {2**31 - 1 - args.seeds}, "
+                             f"got {args.first_seed}")
     if args.jobs is None:
         args.jobs = usable_cores()
     if not 1 <= args.jobs <= MAX_JOBS:
         raise BenchmarkError(f"--jobs must be between 1 and {MAX_JOBS}, got {args.jobs}")
     if args.executor == "dask" and not args.scheduler:
-        raise BenchmarkError("--executor dask needs --scheduler ADDRESS")
+        args.scheduler = "local"  # a LocalCluster of this machine's cores
     if args.scheduler and args.executor != "dask":
         raise BenchmarkError("--scheduler is for --executor dask; add it, or drop --scheduler")
     if args.encodings and (args.dataset is not None or args.noise is not None):
@@ -286,6 +309,13 @@ def run(args) -> int:
         if param in metric_params.get(spec.name, {}):
             raise BenchmarkError(f"--param {spec.name}.{param} is given twice")
         metric_params.setdefault(spec.name, {})[param] = value
+    if args.sizes is not None and args.quick and args.sizes != "quick":
+        raise BenchmarkError(f"--quick asks for quick sizes; drop it or --sizes {args.sizes}")
+    if args.sizes == "large":  # a --param given for a size wins
+        for name in metrics:
+            spec = get_metric(name)
+            for param, value in larger_sizes(spec).items():
+                metric_params.setdefault(spec.name, {}).setdefault(param, value)
     if not args.encodings and args.dataset not in builtin_names():
         raise unknown_name("dataset", args.dataset, builtin_names())
     files = models.discover(args.encodings) if args.encodings else []
@@ -327,6 +357,10 @@ def run(args) -> int:
                for key, configs in runs.items() for name, config in configs.items()}
     for line in check_replacements(folders, args.force):
         print(f"note: {line}", file=sys.stderr)
+    if len(attack_names) > 1:  # the run writes a card, grid and matrix at each place
+        for place in places.values():
+            for line in check_card(place, attack_names, args.force):
+                print(f"note: {line}", file=sys.stderr)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -218,27 +218,62 @@ def _stop(pool, wait: bool) -> None:
             process.join(timeout=2)
 
 
+#: ``--scheduler local``: a Dask ``LocalCluster`` of this machine's usable cores, started
+#: for the sweep and closed after it (the cluster path, on one machine).
+LOCAL_SCHEDULER = "local"
+
+
+#: Set in a local cluster's workers: the threads each of their cells may use (the machine's
+#: cores are shared by that many single-threaded workers, not owned by each).
+_CELL_THREADS = "ENTANGLEMENT_BENCH_CELL_THREADS"
+
+
+def _local_cluster():
+    """One single-threaded worker process per usable core, each cell on one thread."""
+    try:
+        from dask.distributed import LocalCluster
+
+        return LocalCluster(n_workers=usable_cores(), threads_per_worker=1, processes=True,
+                            dashboard_address=None, env={_CELL_THREADS: "1"})
+    except RuntimeError as exc:  # a script without a __main__ guard cannot start processes
+        raise BenchmarkError(f"--executor dask: cannot start a local Dask cluster ({exc}); a "
+                             "script that starts one needs an `if __name__ == \"__main__\":` "
+                             "guard") from None
+
+
 def dask_map(run_cell, config, todo, base, scheduler: str, on_start=None):
-    """Run ``todo`` on the Dask cluster at ``scheduler``; ``on_start(threads)`` is called
-    with the cluster's number of worker threads once it has one."""
+    """Run ``todo`` on the Dask cluster at ``scheduler`` (or on a ``LocalCluster`` started for
+    it, ``scheduler="local"``); ``on_start(threads)`` is called with the cluster's number of
+    worker threads once it has one."""
     try:
         from dask.distributed import Client, wait
     except ImportError:
         raise BenchmarkError(
             "--executor dask needs dask[distributed]: pip install 'entanglement-bench[dask]'"
         ) from None
+    cluster = None
     try:
+        if scheduler == LOCAL_SCHEDULER:
+            cluster = _local_cluster()
+            scheduler = cluster.scheduler_address
         client = Client(scheduler, timeout=CONNECT_TIMEOUT)
     except (ValueError, OSError, TimeoutError) as exc:
         reason = str(exc).splitlines()[0]
+    except BaseException:  # an interrupt while starting: the local workers go too
+        if cluster is not None:
+            cluster.close()
+        raise
     else:
         reason = None
     if reason is not None:
         # the half-built client closes itself when collected; collected later, inside the
         # next Client's event-loop start, that close deadlocks (a library user's next sweep)
         gc.collect()
+        if cluster is not None:
+            cluster.close()
         raise BenchmarkError(f"--scheduler {scheduler}: cannot use this Dask scheduler ({reason})")
-    with client:
+    # the client closes before the cluster it talks to
+    with (cluster if cluster is not None else contextlib.nullcontext()), client:
         _await_workers(client, scheduler)
         if on_start is not None:
             on_start(sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values()))
@@ -278,7 +313,7 @@ def _run_in_dask_worker(run_cell, config, cell, base):
     # them.  Results do not depend on the share.
     from dask.distributed import get_worker
 
-    share = max(1, usable_cores() // get_worker().state.nthreads)
+    share = int(os.environ.get(_CELL_THREADS, 0)) or max(1, usable_cores() // get_worker().state.nthreads)
     if thread_budget() != share:
         limit_threads(share)
     return run_cell(config, cell, base)

@@ -7,6 +7,7 @@ recording another is refused unless ``--force``.
 """
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +17,7 @@ import attacks as attack_registry
 from ..validation import BenchmarkError
 from . import pid
 
-__all__ = ["attack_folder", "check_replacements", "open_ended_notes", "recorded_config"]
+__all__ = ["attack_folder", "check_card", "check_replacements", "open_ended_notes", "recorded_config"]
 
 
 def attack_folder(out: Path, attack: str) -> Path:
@@ -62,6 +63,27 @@ def check_replacements(folders: dict, force: bool) -> list[str]:
                                  "--force to replace it")
         notes.append(f"replacing {folder}/, which held {what}")
     return notes
+
+
+def check_card(place: Path, attacks: list, force: bool) -> list[str]:
+    """Refuse to replace the report card (with the grid and matrix beside it) of ``place``
+    by one of fewer attacks: a run of two attacks into a folder that holds the card of all
+    fourteen would silently drop twelve.  ``--force`` makes it a note.  Returns the notes."""
+    try:
+        with open(place / "report_card.csv", newline="") as f:
+            held = {row["attack"] for row in csv.DictReader(f)}
+    except (OSError, ValueError, KeyError, csv.Error):
+        return []  # nothing there, or not a card of ours
+    dropped = sorted(held - set(attacks))
+    if not dropped:
+        return []
+    what = (f"{place}/report_card.csv covers attacks this run leaves out "
+            f"({', '.join(dropped)})")
+    if not force:
+        raise BenchmarkError(f"{what}: its card, grid and matrix would be replaced by ones of "
+                             f"{', '.join(attacks)} alone; give this run another --out, or add "
+                             "--force")
+    return [f"replacing {place}/report_card and the grid and matrix; {what}"]
 
 
 def open_ended_notes(runs, bases) -> list[str]:

@@ -1,5 +1,5 @@
 """Figures: sensitivity curves, the attack grid, the metric x attack matrix,
-the paper's redundancy figure, and PID profiles.
+the paper's redundancy figure, and PID profiles (the report card's: :mod:`.card_figure`).
 
 Every metric keeps one colour across all figures; the highlighted metric
 (UniBound, ``MetricSpec.highlight``) is drawn thick and black so it stands out.
@@ -16,7 +16,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from scipy import stats  # noqa: E402
 
@@ -28,8 +27,8 @@ from .io import atomic_savefig  # noqa: E402
 from .registry import BUILTIN_SPECS  # noqa: E402
 from .summary import format_change  # noqa: E402
 
-__all__ = ["paper_figure", "pid_profile_figure", "report_card_figure", "sensitivity_figure",
-           "sensitivity_grid", "sensitivity_matrix"]
+__all__ = ["paper_figure", "pid_profile_figure", "sensitivity_figure", "sensitivity_grid",
+           "sensitivity_matrix"]
 
 # colours and styles follow the built-in listing order, so a metric looks the same in
 # every figure whatever else was run
@@ -350,52 +349,6 @@ def sensitivity_matrix(table: pd.DataFrame, specs: dict, path):
     ax.set_ylabel("metric (headline score)")
     ax.set_title("Which metric detects which entanglement\n(red: the score falls, blue: it rises; "
                  "verdict: a consistent fall of at least 10% detects the attack)", fontsize=10)
-    _save(fig, path)
-
-
-def report_card_figure(card: pd.DataFrame, specs: dict, path):
-    """Metric x attack grid: green where the metric responds as an ideal metric of its
-    target property would, red where it does not, grey where no answer is expected."""
-    sns.set_theme(style="white")
-    metrics = metric_order(card["metric"].unique(), specs, by_family=True)
-    attacks_ = list(dict.fromkeys(card["attack"]))
-    grid = card.set_index(["metric", "attack"])
-    values = np.full((len(metrics), len(attacks_)), np.nan)
-    text = np.full(values.shape, "", dtype=object)
-    for i, m in enumerate(metrics):
-        for j, a in enumerate(attacks_):
-            if (m, a) not in grid.index:
-                continue
-            row = grid.loc[(m, a)]
-            change = "" if row["observed"] == "flat" else format_change(row["relative_change"])
-            text[i, j] = f"{row['observed']} {change}".strip()
-            if row["agrees"]:
-                values[i, j] = 1.0 if row["agrees"] == "true" else 0.0
-                text[i, j] += f"\nexpect {row['expected']} " + ("✓" if row["agrees"] == "true" else "✗")
-    labels = []
-    for i, m in enumerate(metrics):
-        judged = ~np.isnan(values[i])
-        target = specs[m].target if m in specs and specs[m].target else "no target"
-        labels.append(f"{display_name(m, specs)} ({target})\n" + (
-            f"{int(np.nansum(values[i]))} of {int(judged.sum())} as expected" if judged.any()
-            else "no expectation here"))
-    fig, ax = plt.subplots(figsize=(1.35 * len(attacks_) + 3.2, 0.72 * len(metrics) + 2.0))
-    ax.imshow(np.ones_like(values), cmap=ListedColormap(["#eeeeee"]), aspect="auto")
-    ax.imshow(values, cmap=ListedColormap(["#f4a6a6", "#a8dcb0"]), vmin=0, vmax=1, aspect="auto")
-    for i in range(len(metrics)):
-        for j in range(len(attacks_)):
-            ax.text(j, i, text[i, j], ha="center", va="center", fontsize=7.5)
-    ax.set_xticks(range(len(attacks_)), attacks_, rotation=30, ha="right")
-    ax.set_yticks(range(len(metrics)), labels, fontsize=8.5)
-    ax.set_xticks(np.arange(len(attacks_) + 1) - 0.5, minor=True)
-    ax.set_yticks(np.arange(len(metrics) + 1) - 0.5, minor=True)
-    ax.grid(which="minor", color="white", linewidth=2)
-    ax.tick_params(which="minor", length=0)
-    draw_family_bands(ax, metrics, specs, offset=-0.5)
-    ax.set_xlabel("attack")
-    ax.set_title("Report card: does each metric respond as an ideal metric of its target property "
-                 "would?\n(cell: observed response, level 0 → top level; green: as expected, red: "
-                 "not, grey: no expectation)", fontsize=10)
     _save(fig, path)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 
 import attacks as attack_registry
 
-from . import card, model_plots, models, pid, plotting, summary
+from . import card, card_figure, model_plots, models, pid, plotting, summary
 from .io import atomic_write_csv, atomic_write_json
 from .seeding import attack_rng
 
@@ -203,9 +203,10 @@ def write_across_attacks(out, frames: dict, specs: dict, label: str) -> list:
     atomic_write_csv(out / "sensitivity_matrix.csv", table, FLOAT_FORMAT)
     plotting.sensitivity_matrix(table, specs, out / "sensitivity_matrix.png")
     attack_specs = {name: attack_registry.get(name) for name in summaries}
-    graded = card.report_card(summaries, specs, attack_specs)
+    graded = card.report_card(frames, specs, attack_specs)
     atomic_write_csv(out / "report_card.csv", graded, FLOAT_FORMAT)
-    plotting.report_card_figure(graded, specs, out / "report_card.png")
+    card_figure.report_card_figure(graded, specs, out / "report_card.png",
+                                {name: scores["level"].max() for name, scores in frames.items()})
     return card.tally(graded, specs)
 
 

@@ -28,7 +28,7 @@ Markers (``PATH`` is a folder under ``results/`` holding an attack's
   every built-in attack (metric) in backquotes;
 * ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
   ``sweep PATH``, ``models``, ``full_scale``, ``cost AXIS``, ``sample_tables``,
-  ``noise_latents`` (see the functions below).
+  ``noise_latents``, ``datasheets``, ``reasons`` (see the functions below).
 """
 from __future__ import annotations
 
@@ -209,6 +209,23 @@ def m_cputime(pattern: str) -> str:
     return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min"
 
 
+def m_fullrun(seeds: str) -> str:
+    """CPU-hours of every metric at default sizes over every attack's default grid with
+    ``seeds`` seeds, from ``results/zoo_default``'s recorded seconds per level and seed."""
+    import attacks
+
+    files = sorted(RESULTS.glob("zoo_default/*/run.json"))
+    if not files:
+        raise GenerateError("results/zoo_default/*/run.json matches no file")
+    seconds = 0.0
+    for f in files:
+        run = json.loads(f.read_text())
+        cells = len(run["config"]["levels"]) * len(run["config"]["seeds"])
+        per_cell = sum(run["seconds_by_metric"].values()) / cells
+        seconds += per_cell * len(attacks.get(run["config"]["attack"]).levels) * int(seeds)
+    return f"{seconds / 3600:.0f} CPU-hours"
+
+
 def m_exponent(axis: str, metric: str, low: str, high: str) -> str:
     """The exponent b of seconds ~ x^b fitted over ``low <= x <= high`` of
     ``benchmarks/cost_growth.csv`` (least squares on the logarithms)."""
@@ -259,6 +276,19 @@ def t_expectations() -> str:
     return table(["attack", *(p.replace("_", " ") for p in PROPERTIES)], body, "l" + "c" * len(PROPERTIES))
 
 
+def t_reasons() -> str:
+    """Every (attack, property) expectation with its reason, from the attacks' specs."""
+    from benchmark.spec import PROPERTIES
+
+    body = []
+    for s in specs()[0]:
+        for p in PROPERTIES:
+            if s.expect.get(p) is not None:
+                body.append([f"`{s.name}`" if p == PROPERTIES[0] else "", p.replace("_", " "),
+                             ARROW[s.expect[p]], s.why.get(p, "–")])
+    return table(["attack", "property", "expected", "why (its spec)"], body, "llcl")
+
+
 def measured_seconds() -> dict:
     """Mean seconds per cell at levels 0 and 0.5 of ``results/zoo_default/rotation``."""
     out: dict = {}
@@ -302,10 +332,12 @@ def t_card(run: str) -> str:
                  for r in judged if r["agrees"] != "true"]
         target = (found[0]["target"] or "none").replace("_", " ")
         right = sum(r["agrees"] == "true" for r in judged)
+        unsure = [f"`{r['attack']}`" for r in found if r["observed"] == "inconclusive" and r["expected"]]
         body.append([spec.display_name if spec else f"`{metric}` (plugin)", target,
-                     f"{right} of {len(judged)}", "; ".join(wrong) or "–"])
+                     f"{right} of {len(judged)}", ", ".join(unsure) or "–", "; ".join(wrong) or "–"])
     body.sort(key=lambda row: -int(row[2].split()[0]))
-    return table(["metric", "target", "as expected", "where not (observed, change)"], body)
+    return table(["metric", "target", "as expected", "inconclusive", "where not (observed, change)"],
+                 body)
 
 
 def t_sweep(path: str) -> str:
@@ -398,12 +430,32 @@ def t_noise_latents() -> str:
     return table(["case", *(f"{m} appended" for m in appended)], body, "l" + "r" * len(appended))
 
 
+def t_datasheets() -> str:
+    """``results/datasheets/``: the table of all metrics, then every metric's sheet, its
+    headings one level down and the table's links turned into links to its section."""
+    folder = RESULTS / "datasheets"
+    index = (folder / "README.md").read_text()
+    names = re.findall(r"\]\((\w+)\.md\)", index)
+    if not names:
+        raise GenerateError("results/datasheets/README.md links no datasheet")
+    table_text = index[index.index("| metric |"):]
+    sheets = []
+    for name in names:
+        text = (folder / f"{name}.md").read_text()
+        sheets.append(re.sub(r"^(#+) ", r"#\1 ", text, flags=re.M).replace(
+            "\n", f" {{#{name}}}\n", 1))
+        table_text = table_text.replace(f"]({name}.md)", f"](#{name})")
+    return table_text + "\n" + "\n".join(sheets)
+
+
 TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_metrics,
           "card": t_card, "sweep": t_sweep, "models": t_models, "full_scale": t_full_scale,
-          "cost": t_cost, "sample_tables": t_sample_tables, "noise_latents": t_noise_latents}
+          "cost": t_cost, "sample_tables": t_sample_tables, "noise_latents": t_noise_latents,
+          "datasheets": t_datasheets, "reasons": t_reasons}
 VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
           "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
-          "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of}
+          "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of,
+          "fullrun": m_fullrun}
 
 
 def fill(markdown: str, where: str = "") -> str:

@@ -216,3 +216,15 @@ def test_a_map_that_is_not_per_latent_and_monotone_is_refused():
 def test_a_composition_keeps_its_first_part_s_unit():
     assert attacks.get("rotation+redundancy").unit == attacks.get("rotation").unit
     assert attacks.get("redundancy+rotation").unit is None
+
+
+def test_every_expectation_has_its_one_line_reason():
+    """The documentation's expectation table shows each arrow with its reason."""
+    for spec in attacks.SPECS:
+        assert set(spec.why) == {p for p, e in spec.expect.items() if e is not None}, spec.name
+        assert all("\n" not in r and 10 < len(r) <= 90 for r in spec.why.values()), spec.name
+    both = attacks.compose([attacks.get("rotation"), attacks.get("warp")])
+    assert both.why["explicitness"] == (f"rotation: {attacks.get('rotation').why['explicitness']}; "
+                                        f"warp: {attacks.get('warp').why['explicitness']}")
+    with pytest.raises(BenchmarkError, match="do not exist"):
+        attacks.AttackSpec("x", lambda rep, level, rng: rep, (0.0,), (0.0,), "x", why={"beauty": "y"})

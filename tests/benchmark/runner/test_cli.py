@@ -185,6 +185,33 @@ def test_quick_levels_at_full_sample_sizes():
     assert config.levels == attacks.get("rotation").quick_levels and not config.quick
 
 
+def test_sizes_quick_default_and_large(run_cli, tmp_path, capsys):
+    """--sizes large doubles what a metric's quick setting lowers; a --param for a size wins."""
+    import json
+
+    from benchmark.runner.cli import build_parser, sweep_config
+
+    args = build_parser().parse_args(["--attack", "rotation", "--levels", "quick", "--sizes", "quick"])
+    config = sweep_config(args, "rotation", ("mig",), {}, {})
+    assert config.quick and config.levels == (0.0, 0.5, 1.0)
+    out = tmp_path / "large"
+    assert run_cli("--attack", "permute", "--levels", "quick", "--sizes", "large", "--seeds", "1",
+                   "--metrics", "mig,beta_vae", "--param", "beta_vae.num_train=3000",
+                   "--out", str(out)) == 0
+    params = json.loads((out / "permute" / "run.json").read_text())["config"]["metric_params"]
+    assert params == {"mig": {"num_samples": 20000},
+                      "beta_vae": {"num_train": 3000, "num_test": 10000}}
+    assert run_cli("--attack", "permute", "--quick", "--sizes", "large", "--out", str(out)) == 2
+    assert "--quick asks for quick sizes" in capsys.readouterr().err
+
+
+def test_another_draw_of_seeds():
+    from benchmark.runner.cli import build_parser, sweep_config
+
+    args = build_parser().parse_args(["--attack", "rotation", "--seeds", "3", "--first-seed", "5"])
+    assert sweep_config(args, "rotation", ("mig",), {}, {}).seeds == (5, 6, 7)
+
+
 def test_a_second_run_into_the_same_out_refuses(run_cli, tmp_path, capsys):
     import os
 
@@ -276,6 +303,24 @@ def test_dask_workers_share_the_cores_too(tmp_path):
     assert len(scores) == 4 and (scores["score"] == share).all()
 
 
+@pytest.mark.slow
+def test_dask_without_a_scheduler_starts_a_local_cluster(run_cli, tmp_path):
+    """The cluster path on one machine: the same bytes as a local run, and one thread per cell
+    (one single-threaded worker per core shares the cores, it does not own them)."""
+    pytest.importorskip("dask.distributed")
+    plugin = tmp_path / "threads.py"
+    plugin.write_text(THREADS_PLUGIN)
+    args = ("--attack", "rotation", "--quick", "--metrics", "mig", "--levels", "0,1", "--seeds", "2")
+    assert run_cli(*args, "--executor", "dask", "--out", str(tmp_path / "dask")) == 0
+    assert run_cli(*args, "--out", str(tmp_path / "local")) == 0
+    assert (tmp_path / "dask/rotation/scores.csv").read_bytes() == \
+        (tmp_path / "local/rotation/scores.csv").read_bytes()
+    assert run_cli(*args, "--metric", f"{plugin}:threads", "--executor", "dask",
+                   "--out", str(tmp_path / "threads")) == 0
+    scores = pd.read_csv(tmp_path / "threads/rotation/scores.csv").query("metric == 'threads'")
+    assert (scores["score"] == 1).all()
+
+
 def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(run_cli, tmp_path, capsys):
     # kNN's bias in many dimensions: ten latents of duplicated factors carry less about
     # a factor, by its estimate, than five of them (measured: up to 0.18 of H)
@@ -313,6 +358,23 @@ def test_a_run_ends_with_its_results_and_the_figure_to_open(run_cli, tmp_path, c
     assert out[-1].strip() == f"open first: {tmp_path}/noise/sensitivity.png"
     assert run_cli(*args, "--out", str(tmp_path / "again"), "--quiet") == 0
     assert capsys.readouterr().out.splitlines()[-1].startswith("noise: wrote")
+
+
+def test_a_card_of_more_attacks_is_never_replaced_silently(run_cli, tmp_path, capsys):
+    args = ("--quick", "--metrics", "mig", "--seeds", "1", "--levels", "0,1", "--out", str(tmp_path))
+    assert run_cli("--attack", "permute,rescale,warp", *args) == 0
+    card = (tmp_path / "report_card.csv").read_bytes()
+    capsys.readouterr()
+    assert run_cli("--attack", "permute,rescale", *args) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {tmp_path}/report_card.csv covers attacks this run leaves out (warp): its card, "
+        "grid and matrix would be replaced by ones of permute, rescale alone; give this run "
+        "another --out, or add --force")
+    assert (tmp_path / "report_card.csv").read_bytes() == card
+    assert run_cli("--attack", "permute,rescale,warp", *args) == 0  # the same attacks: a rerun
+    assert run_cli("--attack", "permute", *args) == 0  # one attack writes no card
+    assert run_cli("--attack", "permute,rescale", *args, "--force") == 0
+    assert "note: replacing" in capsys.readouterr().err
 
 
 def test_outputs_of_another_configuration_are_never_replaced_silently(run_cli, grid_table, tmp_path,
