@@ -15,7 +15,7 @@ from scipy import stats
 from ..spec import PROPERTIES
 from .summary import relative_change
 
-__all__ = ["BAND_FLOOR", "BAND_SEEDS", "CARD_COLUMNS", "CONFIDENCE", "change_intervals",
+__all__ = ["BAND_FLOOR", "BAND_ROUNDING", "BAND_SEEDS", "CARD_COLUMNS", "CONFIDENCE", "change_intervals",
            "expected_response", "flat_band", "no_expectation", "observed_response", "report_card",
            "tally"]
 
@@ -33,6 +33,10 @@ BAND_SEEDS = 3.0
 #: ... and at least this fraction of the unattacked score, for a metric whose seeds agree
 #: exactly (a deterministic estimate): a 1 % change is below any decision a reader takes.
 BAND_FLOOR = 0.01
+
+#: ... and at least this, in score units: a score of 0 computed as 1e-16 or -1e-16 moves by
+#: floating-point rounding, not by the attack.
+BAND_ROUNDING = 1e-9
 
 _MATCH = {"fall": "falls", "flat": "flat", "rise": "rises"}
 _NOT_JUDGED = ("n/a", "inconclusive")
@@ -86,10 +90,11 @@ def change_intervals(rows: pd.DataFrame) -> pd.DataFrame:
 
 def flat_band(rows: pd.DataFrame) -> float:
     """Half-width of the flat band, in score units: :data:`BAND_SEEDS` seed standard
-    deviations of the first level's scores, and at least :data:`BAND_FLOOR` of their mean."""
+    deviations of the first level's scores, at least :data:`BAND_FLOOR` of their mean and
+    at least :data:`BAND_ROUNDING`."""
     first = rows.loc[rows["level"] == rows["level"].min(), "score"].to_numpy(dtype=float)
     spread = float(np.std(first, ddof=1)) if len(first) >= 2 else 0.0
-    return max(BAND_SEEDS * spread, BAND_FLOOR * abs(float(np.mean(first))))
+    return max(BAND_SEEDS * spread, BAND_FLOOR * abs(float(np.mean(first))), BAND_ROUNDING)
 
 
 def observed_response(rows: pd.DataFrame) -> dict:

@@ -16,11 +16,12 @@ __all__ = ["CARD_COLOURS", "report_card_figure"]
 def _interval_text(row) -> str:
     """``[-80, -66]% ±1%``: the card's interval on the relative change and its flat band."""
     low, high = row["change_low"], row["change_high"]
-    band = format_change(row["flat_band"]).lstrip("+")
+    band = format_change(row["flat_band"]).replace("+", "")
     if not (np.isfinite(low) and np.isfinite(high)):
         return f"{'1 seed: ' if row['n_seeds'] <= 1 else ''}no interval ±{band}"
     ends = [format_change(v).rstrip("%") for v in (low, high)]
-    return f"[{ends[0]}, {ends[1]}]% ±{band}"
+    interval = f"[{ends[0]}]%" if ends[0] == ends[1] else f"[{ends[0]}, {ends[1]}]%"
+    return f"{interval} ±{band}"
 
 
 #: Cell colours: as expected, not as expected, inconclusive where an answer is expected.

@@ -28,6 +28,9 @@ def test_the_interval_is_a_paired_t_interval():
 def test_the_flat_band_is_three_seed_deviations_with_a_floor():
     assert card.flat_band(rows([[1.0, 0.9, 0.8], [0.5, 0.5, 0.5]])) == pytest.approx(0.3)
     assert card.flat_band(rows([[0.5, 0.5, 0.5], [0.5, 0.5, 0.5]])) == pytest.approx(0.005)
+    # a score of 0 that rounding moves by 1e-16 is flat
+    zero = rows([[1e-16, -1e-16, 0.0], [2e-16, 1e-16, 3e-16]])
+    assert card.flat_band(zero) == card.BAND_ROUNDING and card.observed_response(zero)["observed"] == "flat"
 
 
 def test_verdicts_follow_the_interval_and_the_band():
