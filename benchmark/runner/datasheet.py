@@ -24,7 +24,7 @@ from ..validation import BenchmarkError
 from . import card
 from .arguments import larger_sizes
 from .io import atomic_write_text
-from .replot import _never_scores, _specs, find_runs
+from .replot import find_runs, is_stand_in, run_specs
 from .summary import format_change
 
 __all__ = ["datasheets"]
@@ -39,14 +39,12 @@ class _Folder:
             raise BenchmarkError(f"--datasheets {path}: no finished sweep in it (a sweep folder "
                                  "holds run.json and scores.csv)")
         self.scores, self.timings, self.specs, self.config = {}, [], {}, None
-        self.problems, self.stand_ins = [], set()
+        self.problems = []
         for folder in runs:
             run = json.loads((folder / "run.json").read_text())
             self.config = self.config or run["config"]
             mine = []
-            specs = _specs(run, mine)
-            self.specs.update(specs)
-            self.stand_ins.update(n for n, spec in specs.items() if spec.func is _never_scores)
+            self.specs.update(run_specs(run, mine))
             self.problems.extend(f"{folder}/: {line}" for line in mine)
             scores = pd.read_csv(folder / "scores.csv")
             if len(scores):
@@ -99,7 +97,7 @@ def _documentation(spec) -> str:
     """The metric module's docstring (what it computes, its reference, where it departs from
     it and why), or the function's for a plugin without one; nothing for a metric that
     could not be loaded again."""
-    if spec.func is _never_scores:
+    if is_stand_in(spec):
         return ""
     module_doc = getattr(spec.func, "__globals__", {}).get("__doc__")  # also a plugin file's
     return inspect.cleandoc(module_doc or inspect.getdoc(spec.func) or "")

@@ -27,7 +27,7 @@ from . import plotting, report, summary
 from .io import atomic_write_csv, atomic_write_json
 from .registry import get_metric
 
-__all__ = ["find_runs", "replot"]
+__all__ = ["find_runs", "is_stand_in", "replot", "run_specs"]
 
 _PROFILE_COLUMNS = ["attack", "level", "seed", "factor", "term", "lower", "upper"]
 
@@ -44,6 +44,11 @@ def find_runs(directory) -> list[Path]:
 
 def _never_scores(rep, rng):
     raise BenchmarkError("a metric that --replot stood in for is never run")
+
+
+def is_stand_in(spec) -> bool:
+    """Whether ``spec`` stands in for a metric of a run that could not be loaded again."""
+    return spec.func is _never_scores
 
 
 def _spec(name: str, meta: dict, problems: list):
@@ -65,7 +70,7 @@ def _spec(name: str, meta: dict, problems: list):
     return MetricSpec(name, _never_scores, meta.get("headline", name), source=source)
 
 
-def _specs(run: dict, problems: list) -> dict:
+def run_specs(run: dict, problems: list) -> dict:
     """``{name: MetricSpec}`` of a run, in its run order."""
     order = run["config"]["metrics"]  # run order: names, or a plugin's source
     recorded = sorted(run.get("metrics", {}).items(), key=lambda item: next(
@@ -81,7 +86,7 @@ def _dataset(run: dict) -> str:
 def _replot_one(folder: Path, stamp: dict, problems: list) -> tuple[pd.DataFrame, dict, tuple]:
     run = json.loads((folder / "run.json").read_text())
     mine = []
-    config, specs = run["config"], _specs(run, mine)
+    config, specs = run["config"], run_specs(run, mine)
     problems.extend(f"{folder}/: {line}" for line in mine)
     scores = pd.read_csv(folder / "scores.csv")
     timings = pd.read_csv(folder / "timings.csv") if (folder / "timings.csv").exists() else \
