@@ -6,7 +6,9 @@ Run ``python benchmarks/wide_codes.py`` (every built-in metric; a metric that ex
 ``over budget``); ``--quick`` checks the script in seconds with L = 8 and 16 on 500 rows and
 a few metrics.  Options: ``--widths 256,1024,2048``, ``--rows 10000``, ``--metrics mig,...``
 (default all), ``--budget 600`` and ``--out`` (default ``benchmarks/wide_codes.csv``; with
-``--quick`` a temporary file).
+``--quick`` a temporary file).  Points already in ``--out`` at the same ``--rows`` are kept
+and not measured again, so a stopped run goes on where it stopped; ``--fresh`` measures
+everything again.
 
 The table: ``--rows`` distinct factor vectors of the dSprites grid (5 factors), encoded by
 the ideal code (one latent per factor, noise 0.1) beside ``L - 5`` latents of standard
@@ -67,6 +69,29 @@ def _one(metric: str, latents: int, rows: int) -> dict:
     return {"seconds": round(seconds, 3), "peak_mb": round(peak, 1), "status": status}
 
 
+def _measure(name: str, latents: int, rows: int, budget: float) -> dict:
+    """One point in a fresh process, stopped after ``budget`` seconds."""
+    try:
+        child = subprocess.run([sys.executable, __file__, "--one", name, str(latents), str(rows)],
+                               capture_output=True, text=True, timeout=budget, check=False)
+    except subprocess.TimeoutExpired:
+        return {"seconds": "", "peak_mb": "", "status": f"over budget ({budget:g} s)"}
+    if child.returncode != 0:
+        last = (child.stderr.strip().splitlines() or ["?"])[-1]
+        return {"seconds": "", "peak_mb": "", "status": f"crashed: {last}"}
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def _write(out: Path, rows: list) -> None:
+    """Rewritten after each point, through a temporary file: a stop keeps every point."""
+    tmp = out.with_name(out.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(out)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--widths", default="256,1024,2048")
@@ -75,6 +100,7 @@ def main(argv=None) -> int:
     p.add_argument("--budget", type=float, default=600.0)
     p.add_argument("--out", default=None)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--fresh", action="store_true", help="measure points already in --out again")
     p.add_argument("--one", nargs=3, metavar=("METRIC", "L", "ROWS"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.one:
@@ -85,39 +111,33 @@ def main(argv=None) -> int:
     if args.quick:
         args.widths, args.rows = "8,16", 500
         args.metrics = "mig" if args.metrics == "all" else args.metrics
-        args.budget = min(args.budget, 120.0)
+        args.budget, args.fresh = min(args.budget, 120.0), True
     names = [s.name for s in BUILTIN_SPECS] if args.metrics == "all" else args.metrics.split(",")
     widths = [int(w) for w in args.widths.split(",")]
     out = Path(args.out or (Path(tempfile.gettempdir()) / "wide_codes.csv" if args.quick
                             else Path(__file__).with_name("wide_codes.csv")))
-    results = []
+    kept = {} if args.fresh or not out.is_file() else {
+        (r["metric"], int(r["latents"])): r for r in csv.DictReader(out.open())
+        if int(r["rows"]) == args.rows}
+    results = {}
     for name in names:
         over = False
         for latents in widths:
-            if over:
+            if (name, latents) in kept:
+                row = {c: kept[name, latents][c] for c in COLUMNS[3:]}
+            elif over:
                 row = {"seconds": "", "peak_mb": "", "status": "over budget at a narrower width"}
             else:
                 print(f"{name} L={latents} ...", file=sys.stderr, flush=True)
-                try:
-                    done = subprocess.run(
-                        [sys.executable, __file__, "--one", name, str(latents), str(args.rows)],
-                        capture_output=True, text=True, timeout=args.budget, check=False)
-                    row = json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 \
-                        else {"seconds": "", "peak_mb": "",
-                              "status": f"crashed: {(done.stderr.strip().splitlines() or ['?'])[-1]}"}
-                except subprocess.TimeoutExpired:
-                    row = {"seconds": "", "peak_mb": "", "status": f"over budget ({args.budget:g} s)"}
-                over = row["status"].startswith("over budget")
-            results.append({"metric": name, "latents": latents, "rows": args.rows, **row})
-            with open(out, "w", newline="") as f:  # rewritten after each point: a stop keeps them
-                writer = csv.DictWriter(f, fieldnames=COLUMNS)
-                writer.writeheader()
-                writer.writerows(results)
+                row = _measure(name, latents, args.rows, args.budget)
+            over = row["status"].startswith("over budget")
+            results[name, latents] = {"metric": name, "latents": latents, "rows": args.rows, **row}
+            _write(out, [*results.values(), *(r for key, r in kept.items() if key not in results)])
     print(f"| metric | {' | '.join(f'L = {w}' for w in widths)} |")
     print("|---" * (len(widths) + 1) + "|")
     for name in names:
         cells = []
-        for r in (r for r in results if r["metric"] == name):
+        for r in (r for r in results.values() if r["metric"] == name):
             cells.append(f"{r['seconds']} s, {r['peak_mb']} MB" if r["status"] == "ok" else r["status"])
         print(f"| {name} | {' | '.join(cells)} |")
     print(f"wrote {out}", file=sys.stderr)

@@ -28,7 +28,7 @@ Markers (``PATH`` is a folder under ``results/`` holding an attack's
   every built-in attack (metric) in backquotes;
 * ``table NAME [ARGS]``: ``attacks``, ``expectations``, ``metrics``, ``card RUN``,
   ``sweep PATH``, ``models``, ``full_scale``, ``cost AXIS``, ``sample_tables``,
-  ``noise_latents``, ``datasheets``, ``reasons`` (see the functions below).
+  ``noise_latents``, ``datasheets``, ``reasons``, ``wide`` (see the functions below).
 """
 from __future__ import annotations
 
@@ -430,6 +430,30 @@ def t_noise_latents() -> str:
     return table(["case", *(f"{m} appended" for m in appended)], body, "l" + "r" * len(appended))
 
 
+def t_wide() -> str:
+    """``benchmarks/wide_codes.csv``: per metric and width, the seconds and peak memory of
+    one call, or why it has none (its one-line refusal, or the time budget)."""
+    found = rows("benchmarks/wide_codes.csv")
+    widths = sorted({int(r["latents"]) for r in found})
+    cell = {(r["metric"], int(r["latents"])): r for r in found}
+    body = []
+    for name in dict.fromkeys(r["metric"] for r in found):
+        line = [f"`{name}`"]
+        for w in widths:
+            r = cell.get((name, w))
+            if r is None:
+                line.append("not measured")
+            elif r["status"] == "ok":
+                line.append(f"{float(r['seconds']):,.1f} s, {float(r['peak_mb']):,.0f} MB")
+            else:
+                line.append(r["status"].replace("|", "/"))
+        body.append(line)
+    rows_used = {int(r["rows"]) for r in found}
+    if len(rows_used) != 1:
+        raise GenerateError("benchmarks/wide_codes.csv mixes tables of several sizes")
+    return table(["metric", *(f"L = {w:,}" for w in widths)], body, "l" + "r" * len(widths))
+
+
 def t_datasheets() -> str:
     """``results/datasheets/``: the table of all metrics, then every metric's sheet, its
     headings one level down and the table's links turned into links to its section."""
@@ -451,7 +475,7 @@ def t_datasheets() -> str:
 TABLES = {"attacks": t_attacks, "expectations": t_expectations, "metrics": t_metrics,
           "card": t_card, "sweep": t_sweep, "models": t_models, "full_scale": t_full_scale,
           "cost": t_cost, "sample_tables": t_sample_tables, "noise_latents": t_noise_latents,
-          "datasheets": t_datasheets, "reasons": t_reasons}
+          "datasheets": t_datasheets, "reasons": t_reasons, "wide": t_wide}
 VALUES = {"version": m_version, "command": m_command, "mean": m_mean, "span": m_span,
           "change": m_change, "tally": m_tally, "model": m_model, "pid": m_pid,
           "cputime": m_cputime, "exponent": m_exponent, "fitted": exponent_of,
