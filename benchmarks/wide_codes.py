@@ -6,9 +6,9 @@ Run ``python benchmarks/wide_codes.py`` (every built-in metric; a metric that ex
 ``over budget``); ``--quick`` checks the script in seconds with L = 8 and 16 on 500 rows and
 a few metrics.  Options: ``--widths 256,1024,2048``, ``--rows 10000``, ``--metrics mig,...``
 (default all), ``--budget 600`` and ``--out`` (default ``benchmarks/wide_codes.csv``; with
-``--quick`` a temporary file).  Points already in ``--out`` at the same ``--rows`` are kept
-and not measured again, so a stopped run goes on where it stopped; ``--fresh`` measures
-everything again.
+``--quick`` a temporary file).  Points already in ``--out`` (same metric, width and rows) are
+kept and not measured again, so a stopped run goes on where it stopped; ``--fresh``
+measures them again.
 
 The table: ``--rows`` distinct factor vectors of the dSprites grid (5 factors), encoded by
 the ideal code (one latent per factor, noise 0.1) beside ``L - 5`` latents of standard
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -116,22 +117,21 @@ def main(argv=None) -> int:
     widths = [int(w) for w in args.widths.split(",")]
     out = Path(args.out or (Path(tempfile.gettempdir()) / "wide_codes.csv" if args.quick
                             else Path(__file__).with_name("wide_codes.csv")))
-    kept = {} if args.fresh or not out.is_file() else {
-        (r["metric"], int(r["latents"])): r for r in csv.DictReader(out.open())
-        if int(r["rows"]) == args.rows}
+    with open(out, newline="") if out.is_file() else open(os.devnull) as f:
+        kept = {(r["metric"], int(r["latents"]), int(r["rows"])): r for r in csv.DictReader(f)}
     results = {}
     for name in names:
         over = False
         for latents in widths:
-            if (name, latents) in kept:
-                row = {c: kept[name, latents][c] for c in COLUMNS[3:]}
+            if (name, latents, args.rows) in kept and not args.fresh:
+                row = {c: kept[name, latents, args.rows][c] for c in COLUMNS[3:]}
             elif over:
                 row = {"seconds": "", "peak_mb": "", "status": "over budget at a narrower width"}
             else:
                 print(f"{name} L={latents} ...", file=sys.stderr, flush=True)
                 row = _measure(name, latents, args.rows, args.budget)
             over = row["status"].startswith("over budget")
-            results[name, latents] = {"metric": name, "latents": latents, "rows": args.rows, **row}
+            results[name, latents, args.rows] = {"metric": name, "latents": latents, "rows": args.rows, **row}
             _write(out, [*results.values(), *(r for key, r in kept.items() if key not in results)])
     print(f"| metric | {' | '.join(f'L = {w}' for w in widths)} |")
     print("|---" * (len(widths) + 1) + "|")
