@@ -113,11 +113,10 @@ def our_options(name, params):
 def _entry(reference, name, dataset):
     arrays, scores = reference
     entry = scores["metrics"].get(f"ubisoft/{name}")
-    if entry is None or dataset not in entry["results"]:
-        pytest.skip(f"no reference score of {name} on {dataset}")
+    assert entry is not None and dataset in entry["results"], \
+        f"tests/data has no reference score of {name} on {dataset}"
     expected = entry["results"][dataset]["mean"]["score"]
-    if expected is None or not np.isfinite(expected):
-        pytest.skip(f"the review gives no score of {name} on {dataset}")
+    assert expected is not None and np.isfinite(expected), f"the review's score of {name} on {dataset}"
     return arrays[f"{dataset}_codes"], arrays[f"{dataset}_factors"], entry["params"], expected
 
 
