@@ -81,3 +81,16 @@ def test_a_cell_of_the_committed_paper_results_regenerates_exactly(tmp_path):
     old = {key: value for key, value in scores(committed / "scores.csv", "unibound").items()
            if key[:2] == ("2", "0")}
     assert len(old) == 7 and fresh == old
+
+
+def test_every_committed_run_records_a_command_another_machine_can_type():
+    """``run.json`` records the command as typed, its paths relative to the project: a path
+    of the machine that made it (``/work/...``, ``/tmp/...``, ``~``) reproduces nowhere else."""
+    found = sorted((ROOT / "results").glob("**/run.json"))
+    assert found, "results/ holds no run.json"
+    for path in found:
+        command = json.loads(path.read_text())["command"]
+        assert command.startswith("run_protocol.py "), (path, command)
+        for word in command.split():
+            value = word.split("=", 1)[-1]
+            assert not value.startswith(("/", "~")), f"{path.relative_to(ROOT)}: {word}"
