@@ -2,6 +2,7 @@
 (so an interrupted sweep resumes without losing them)."""
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import inspect
@@ -23,17 +24,64 @@ __all__ = ["Cell", "CellError", "CellStore", "code_digest", "plugin_files"]
 
 #: The packages whose code can change a cell's value.
 _PACKAGES = ("benchmark", "attacks", "metrics_baseline", "metrics_pid")
+#: What every cell depends on, whatever its metric: the core, the runner and the attacks.
+_SHARED = ("benchmark", "attacks")
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 @lru_cache(maxsize=None)
-def _package_digest() -> str:
-    root = Path(__file__).resolve().parents[2]
+def _package_digest(packages: tuple = _PACKAGES) -> str:
     h = hashlib.sha256()
-    for package in _PACKAGES:
-        for path in sorted((root / package).rglob("*.py")):
-            h.update(str(path.relative_to(root)).encode())
+    for package in packages:
+        for path in sorted((_ROOT / package).rglob("*.py")):
+            h.update(str(path.relative_to(_ROOT)).encode())
             h.update(path.read_bytes())
     return h.hexdigest()
+
+
+def _module_path(name: str) -> Path | None:
+    """The file of module ``name`` of a metric package, or None (not one of ours)."""
+    parts = name.split(".")
+    if parts[0] not in _PACKAGES or parts[0] in _SHARED:
+        return None
+    base = _ROOT.joinpath(*parts)
+    for path in (base / "__init__.py", base.with_suffix(".py")):
+        if path.is_file():
+            return path
+    return None
+
+
+def _imported(path: Path, module: str) -> set[str]:
+    """The metric-package modules that module ``module`` (file ``path``) imports, at any
+    depth of its code.  ``from pkg import name`` counts as the submodule ``pkg.name``
+    when there is one, else as ``pkg`` itself (the name comes from its ``__init__``)."""
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_bytes())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parent = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1])
+                source = f"{parent}.{node.module}" if node.module else parent
+            else:
+                source = node.module
+            for alias in node.names:
+                sub = f"{source}.{alias.name}"
+                found.add(sub if _module_path(sub) is not None else source)
+    return {name for name in found if _module_path(name) is not None}
+
+
+@lru_cache(maxsize=None)
+def _metric_files(module: str) -> tuple[Path, ...]:
+    """``module`` and every metric-package module it imports, directly or not."""
+    seen, todo = set(), [module]
+    while todo:
+        name = todo.pop()
+        if name not in seen and _module_path(name) is not None:
+            seen.add(name)
+            todo.extend(_imported(_module_path(name), name))
+    return tuple(sorted(_module_path(name) for name in seen))
 
 
 #: Caps on what a plugin's digest reads, so a plugin kept in a big folder (a home
@@ -50,11 +98,14 @@ _MAX_CELL_BYTES = 16 * 2**20
 def code_digest(spec) -> str:
     """A digest of the code a metric's cells come from.
 
-    Every metric's digest covers this project's packages (the attacks,
-    estimators and built-in metrics); a built-in metric's is that alone.  A
-    plugin's digest adds its source files (see :func:`plugin_files`) and the
-    name of the function it runs.  A cell stored under another digest is
-    recomputed: nothing stale is served after the code changes.
+    Every metric's digest covers the core, the runner and the attacks.  A
+    built-in metric's adds its own module and every module of the metric
+    packages it imports, directly or through them (read from their import
+    statements), so fixing one metric leaves the stored cells of the others
+    valid.  A plugin's covers every built-in metric too (it may call them) and
+    adds its source files (see :func:`plugin_files`) and the name of the
+    function it runs.  A cell stored under another digest is recomputed:
+    nothing stale is served after the code changes.
 
     Parameters
     ----------
@@ -66,6 +117,13 @@ def code_digest(spec) -> str:
     str
         16 hexadecimal digits.
     """
+    if spec.source == "builtin":
+        h = hashlib.sha256(_package_digest(_SHARED).encode())
+        for layer in _layers(spec.func):
+            for path in _metric_files(getattr(layer, "__module__", "") or ""):
+                h.update(str(path.relative_to(_ROOT)).encode())
+                h.update(path.read_bytes())
+        return h.hexdigest()[:16]
     h = hashlib.sha256(_package_digest().encode())
     if spec.source != "builtin":
         files = plugin_files(spec)
@@ -115,7 +173,7 @@ def plugin_files(spec) -> list[Path]:
     for folder in {p.parent for p in named if not _in_library(p)}:
         found.update(_real(p) for p in folder.glob("*.py"))
         found.update(p for p in loaded if p.is_relative_to(folder))
-    project = [Path(__file__).resolve().parents[2] / package for package in _PACKAGES]
+    project = [_ROOT / package for package in _PACKAGES]
     found.update(p for p in loaded if not _in_library(p)
                  and not any(p.is_relative_to(folder) for folder in project))
     others = sorted(p for p in found - set(named) if not _in_library(p) and _regular_size(p) is not None)

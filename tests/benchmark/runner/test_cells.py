@@ -1,15 +1,15 @@
 """The cell store: what a plugin's code digest covers, and damaged cell files."""
-import hashlib
 import json
 import os
+import shutil
 import signal
 import sys
 import textwrap
 
 import pytest
 
-from benchmark.runner import get_metric, registry
-from benchmark.runner.cells import Cell, CellStore, _package_digest, code_digest, plugin_files
+from benchmark.runner import BUILTIN_SPECS, cells, registry
+from benchmark.runner.cells import Cell, CellStore, code_digest, plugin_files
 from benchmark.spec import MetricSpec
 
 needs_posix = pytest.mark.skipif(not hasattr(os, "mkfifo") or not os.path.exists("/dev/zero"),
@@ -73,10 +73,80 @@ def changes_digest(spec, path, text):
 
 # --- the digest covers every file that can change a plugin's value ----------------------
 
-def test_builtin_metrics_keep_the_package_digest():
-    # committed results were stored under this digest: it must not move
-    expected = hashlib.sha256(_package_digest().encode()).hexdigest()[:16]
-    assert code_digest(get_metric("mig")) == expected
+@pytest.fixture
+def project_copy(tmp_path, monkeypatch):
+    """The project's packages copied to ``tmp_path``, the digests reading the copy."""
+    for package in cells._PACKAGES:
+        shutil.copytree(cells._ROOT / package, tmp_path / package,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(cells, "_ROOT", tmp_path)
+
+    def digests():
+        for cached in (cells._package_digest, cells._metric_files):
+            cached.cache_clear()
+        return {s.name: code_digest(s) for s in BUILTIN_SPECS}
+
+    yield tmp_path, digests
+    for cached in (cells._package_digest, cells._metric_files):
+        cached.cache_clear()
+
+
+def test_a_builtin_metric_depends_on_its_own_modules_not_on_the_others(project_copy):
+    root, digests = project_copy
+    before = digests()
+    assert before == {s.name: code_digest(s) for s in BUILTIN_SPECS}  # the copy is the project
+
+    def edit(path):
+        with open(root / path, "a") as f:
+            f.write("\n# edited\n")
+        return digests()
+
+    # one metric's own module: that metric's cells alone (its variants share the module)
+    after = edit("metrics_baseline/_linearity.py")
+    assert {m for m in before if after[m] != before[m]} == {"linearity"}
+    before = after
+    # a module several import, through another module too (DCI-Lasso imports _dci)
+    after = edit("metrics_baseline/_dci.py")
+    assert {m for m in before if after[m] != before[m]} == {
+        "dci", "dci_fast", "dci_lasso", "dci_rf", "dci_es", "explicitness", "med", "med_topk"}
+    before = after
+    # the core, the runner or the attacks: every metric
+    for path in ("benchmark/information/_knn.py", "attacks/_rotation.py", "benchmark/runner/seeding.py"):
+        after = edit(path)
+        assert all(after[m] != before[m] for m in before), path
+        before = after
+    # a package's __init__ (the list of specs) changes no metric's value
+    assert edit("metrics_baseline/__init__.py") == before
+
+
+def test_the_imports_read_cover_every_form(tmp_path, monkeypatch):
+    monkeypatch.setattr(cells, "_ROOT", tmp_path)
+    cells._metric_files.cache_clear()
+    pkg = tmp_path / "metrics_baseline"
+    for name, text in {
+        "__init__.py": "from ._a import a\nfrom ._unused import u\n",
+        "_a.py": "from . import _b\nfrom ._c import c\ndef a():\n    from metrics_pid._d import d\n",
+        "_b.py": "import numpy\nfrom benchmark.spec import MetricSpec\n",
+        "_c.py": "c = 1\n", "_unused.py": "u = 1\n",
+    }.items():
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / name).write_text(text)
+    (tmp_path / "metrics_pid").mkdir()
+    (tmp_path / "metrics_pid" / "__init__.py").write_text("")
+    (tmp_path / "metrics_pid" / "_d.py").write_text("from metrics_baseline import a\n")
+    try:
+        # _d imports a name of metrics_baseline's __init__: the whole package counts, then
+        files = {p.relative_to(tmp_path).as_posix() for p in cells._metric_files("metrics_baseline._a")}
+        assert files == {"metrics_baseline/_a.py", "metrics_baseline/_b.py", "metrics_baseline/_c.py",
+                         "metrics_pid/_d.py", "metrics_baseline/__init__.py",
+                         "metrics_baseline/_unused.py"}
+        (tmp_path / "metrics_pid" / "_d.py").write_text("d = 1\n")
+        cells._metric_files.cache_clear()
+        files = {p.relative_to(tmp_path).as_posix() for p in cells._metric_files("metrics_baseline._a")}
+        assert files == {"metrics_baseline/_a.py", "metrics_baseline/_b.py", "metrics_baseline/_c.py",
+                         "metrics_pid/_d.py"}
+    finally:
+        cells._metric_files.cache_clear()
 
 
 def test_editing_a_helper_the_plugin_imports_changes_the_digest(tmp_path, load):
