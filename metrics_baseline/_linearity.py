@@ -26,8 +26,9 @@ traversal from the others.
 Deliberate differences: the reference encodes images of its data set; here the
 traversals are encoded by the representation (a table of encodings needs every
 combination of a traversal, a full grid).  A traversal along which no latent moves
-(a factor the code ignores) has no direction; its ratios are 0 here, where the
-reference divides 0 by 0.  The reference's distance components (rank correlations of
+(a factor the code ignores: every latent's variance below that of a relative spread
+of 1e-10, rounding) has no direction; its ratios are 0 here, where the reference
+divides rounding noise by rounding noise.  The reference's distance components (rank correlations of
 latent, factor and image distances) need the images and are not computed.
 """
 from __future__ import annotations
@@ -40,9 +41,9 @@ from benchmark.validation import BenchmarkError, check_positive_int, check_rng
 __all__ = ["AGGREGATES", "SPEC", "linearity", "linearity_score", "normalised_top_ratio", "traversals"]
 
 
-def normalised_top_ratio(values) -> np.ndarray:
+def normalised_top_ratio(values, *, floor: float = 0.0) -> np.ndarray:
     """``(max / sum - 1/n) / (1 - 1/n)`` over the last axis of non-negative ``values``
-    (``n`` its length); 0 where the values sum to 0 or ``n`` is 1.
+    (``n`` its length); 0 where the values sum to at most ``floor`` or ``n`` is 1.
 
     Examples
     --------
@@ -53,7 +54,7 @@ def normalised_top_ratio(values) -> np.ndarray:
     n = values.shape[-1]
     total = values.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(total > 0, values.max(axis=-1) / total, 1.0 / n)
+        ratio = np.where(total > floor, values.max(axis=-1) / total, 1.0 / n)
     return (ratio - 1.0 / n) / (1.0 - 1.0 / n) if n > 1 else np.zeros_like(ratio)
 
 
@@ -63,12 +64,16 @@ def _per_factor(codes: np.ndarray) -> dict:
     centred = codes - codes.mean(axis=1, keepdims=True)
     covariance = np.einsum("rsi,rsj->rij", centred, centred) / (codes.shape[1] - 1)
     linear_values = np.clip(np.linalg.eigvalsh(covariance), 0.0, None)
-    axis, linear = normalised_top_ratio(axis_values), normalised_top_ratio(linear_values)
+    # a traversal whose codes do not move still gets variances of rounding, ~(1e-16 |z|)^2:
+    # anything below a relative spread of 1e-10 of the codes' magnitude is no movement
+    floor = codes.shape[-1] * (1e-10 * float(np.abs(codes).max())) ** 2
+    axis = normalised_top_ratio(axis_values, floor=floor)
+    linear = normalised_top_ratio(linear_values, floor=floor)
     with np.errstate(divide="ignore", invalid="ignore"):
         alignment = np.where(linear > 0, axis / (linear + 1e-20), 0.0)
     return {"axis_ratio": axis.mean(), "linear_ratio": linear.mean(),
             "axis_alignment": alignment.mean(),
-            "axis_ratio_ave": float(normalised_top_ratio(axis_values.mean(axis=0)))}
+            "axis_ratio_ave": float(normalised_top_ratio(axis_values.mean(axis=0), floor=floor))}
 
 
 def _geometric(values) -> float:

@@ -5,28 +5,37 @@ representation learning does not generalize strongly within the same domain"
 
 A read-out (a linear regression, or an MLP) predicts every factor, scaled to [0, 1]
 (value index over size - 1), from the codes of training rows and is scored on test rows
-by the benchmark's R^2 per factor, ``1 - MSE / Var(test targets)``, averaged over the
-factors that vary in the test rows.  Four splits of the factor space, on the factors of
-at least ``min_values`` values (smaller, categorical-like factors are never held out);
-of a factor of ``s`` values, ``m = max(1, round(fraction * s))`` values are held out:
+by the benchmark's R^2 per factor, ``1 - MSE / Var``, averaged over every factor, where
+``Var`` is the variance of the scaled factor over the whole factor grid,
+``(s + 1) / (12 (s - 1))`` for ``s`` values (the authors' ``RSquared`` of
+``evaluate_model.py``, whose variance is over ``normalized_targets``, every combination
+of the grid, also for a test set that covers a small part of it).  Four splits of the
+factor space, on the factors of at least ``min_values`` values (smaller,
+categorical-like factors are never held out); of a factor of ``s`` values,
+``m = max(1, round(fraction * s))`` values are held out:
 
 * ``random``: test rows drawn like training rows (in distribution);
-* ``composition``: test rows have every such factor among its ``m`` lowest values, a
-  corner the training rows never visit although each value is seen in them;
-* ``interpolation``: test rows have some such factor among its ``m`` middle values
-  (from ``(s - m) // 2``), values never seen in training but lying between seen ones;
+* ``composition``: training rows have some such factor among its ``m`` lowest values
+  (an L-shape along the axes), test rows have none: every value is seen in training,
+  but not these combinations;
+* ``interpolation``: test rows have some such factor at one of ``m`` values spread
+  over its interior (``round(linspace(0, s - 1, m + 2))`` without the two ends), never
+  seen in training but lying between seen ones;
 * ``extrapolation``: test rows have some such factor among its ``m`` highest values,
-  values beyond every value seen in training.
+  beyond every value seen in training.
 
 A representation whose factors a simple read-out finds along straight, separate axes
 extrapolates; one that mixes or bends them does not, so the headline
 (``extrapolation``) targets explicitness.
 
-Difference from the reference: Schott et al. publish their splits as image files
-(zenodo) and train their read-outs on images or on models' features; here the splits
-are drawn on the factor grid by the rules above (the shapes of their figure 1:
-a corner, a band, the upper range), with ``fraction`` 0.3, so the numbers are in their
-spirit, not comparable with their leaderboards.
+Difference from the reference: Schott et al. publish their splits as data files
+(zenodo), not the code that drew them, and train their read-outs on images or on
+models' features; here the splits are drawn on the factor grid by the rules above, the
+shapes of the two-factor sketch in their README (an L-shape of training combinations,
+spread-out held-out values, the upper range) with ``fraction`` 0.3, generalised to any
+number of factors, so the numbers are in their spirit, not comparable with their
+leaderboards.  With a single factor of ``min_values`` values or more, composition holds
+out that factor's upper values, as extrapolation does.
 """
 from __future__ import annotations
 
@@ -40,7 +49,8 @@ from benchmark.validation import BenchmarkError, check_codes, check_positive_int
 
 from ._sampling import encode_batches, seed_from
 
-__all__ = ["READOUTS", "SPEC", "SPLITS", "ood_readout", "ood_readout_score", "split_masks"]
+__all__ = ["READOUTS", "SPEC", "SPLITS", "grid_variance", "ood_readout", "ood_readout_score",
+           "split_masks"]
 
 
 def _linear(seed):
@@ -60,15 +70,21 @@ def _scaled(factors: np.ndarray, sizes) -> np.ndarray:
     return factors / np.maximum(np.asarray(sizes, float) - 1.0, 1.0)
 
 
+def _interior(size: int, m: int) -> np.ndarray:
+    """``m`` values of ``0 .. size - 1`` spread over its interior (the ends stay seen)."""
+    return np.unique(np.floor(np.linspace(0, size - 1, m + 2)[1:-1] + 0.5).astype(np.int64))
+
+
 def _held_out(split: str, factors: np.ndarray, sizes: np.ndarray, fraction: float) -> np.ndarray:
     """Per row and held-out-able factor (value indices ``factors``, sizes ``sizes``): whether
-    the value is among the split's ``m = max(1, round(fraction * size))`` held-out ones."""
+    the value is among the split's ``m = max(1, round(fraction * size))`` held-out ones
+    (for composition: among the ``m`` lowest, which keep a row in training)."""
     m = np.maximum(1, np.round(fraction * sizes)).astype(np.int64)
     if split == "composition":
         return factors < m
     if split == "interpolation":
-        start = (sizes - m) // 2
-        return (factors >= start) & (factors < start + m)
+        return np.stack([np.isin(factors[:, k], _interior(int(s), int(mk)))
+                         for k, (s, mk) in enumerate(zip(sizes, m))], axis=1)
     return factors >= sizes - m  # extrapolation
 
 
@@ -83,6 +99,8 @@ def split_masks(factors, sizes, split: str, *, fraction: float = 0.3, min_values
     >>> train, test = split_masks(y, (10, 2), "extrapolation")
     >>> train.tolist(), test.tolist()
     ([True, False, True, True], [False, True, False, False])
+    >>> split_masks(y, (10, 2), "composition")[1].tolist()
+    [False, True, True, False]
     """
     if split not in SPLITS or split == "random":
         raise BenchmarkError(f"split must be one of {', '.join(map(repr, SPLITS[1:]))}, got {split!r}")
@@ -91,8 +109,9 @@ def split_masks(factors, sizes, split: str, *, fraction: float = 0.3, min_values
     if not used.any():
         raise BenchmarkError(f"no factor has at least min_values = {min_values} values to hold out")
     inside = _held_out(split, np.asarray(factors)[:, used], sizes[used], fraction)
-    test = inside.all(axis=1) if split == "composition" else inside.any(axis=1)
-    # a composition test row is a corner of all factors; its training rows avoid the corner
+    # composition trains on the rows with some factor low (the L-shape); the others hold out
+    # a row with any factor at a held-out value
+    test = ~inside.any(axis=1) if split == "composition" else inside.any(axis=1)
     return ~test, test
 
 
@@ -100,35 +119,36 @@ def split_masks(factors, sizes, split: str, *, fraction: float = 0.3, min_values
 SPLITS = ("random", "composition", "interpolation", "extrapolation")
 
 
-def _r_squared(predicted: np.ndarray, target: np.ndarray) -> float:
-    variance = target.var(axis=0)
-    varies = variance > 0
-    if not varies.any():
-        return float("nan")
-    mse = ((predicted - target) ** 2).mean(axis=0)
-    return float(np.mean(1.0 - mse[varies] / variance[varies]))
+def grid_variance(sizes) -> np.ndarray:
+    """The variance of each factor scaled to [0, 1] over the whole grid: of ``k / (s - 1)``
+    for ``k`` uniform on ``0 .. s - 1``, ``(s + 1) / (12 (s - 1))``."""
+    sizes = np.asarray(sizes, float)
+    return (sizes + 1.0) / (12.0 * (sizes - 1.0))
 
 
 def ood_readout_score(codes, factors, codes_test, factors_test, sizes, *, readout: str = "linear",
                       seed: int = 0) -> float:
     """Mean R^2 over factors of a read-out fitted on ``(codes, factors)`` and scored on the
-    test rows, the factors scaled by ``sizes`` to [0, 1] (the benchmark's R^2: variance of
-    the test targets)."""
+    test rows, the factors scaled by ``sizes`` to [0, 1], each factor's error over its
+    variance on the whole grid (:func:`grid_variance`)."""
     codes, codes_test = check_codes(codes), check_codes(codes_test, "codes_test")
     if readout not in READOUTS:
         raise BenchmarkError(f"readout must be one of {', '.join(map(repr, READOUTS))}, got {readout!r}")
     if len(codes) < 2 or len(codes_test) < 2:
         raise BenchmarkError("a split needs at least two training and two test rows")
+    if np.any(np.asarray(sizes) < 2):
+        raise BenchmarkError(f"every factor needs at least two values, got sizes {tuple(sizes)}")
     scaler = StandardScaler().fit(codes)
     model = READOUTS[readout](seed).fit(scaler.transform(codes), _scaled(factors, sizes))
     predicted = model.predict(scaler.transform(codes_test)).reshape(len(codes_test), -1)
-    return _r_squared(predicted, _scaled(factors_test, sizes))
+    mse = ((predicted - _scaled(factors_test, sizes)) ** 2).mean(axis=0)
+    return float(np.mean(1.0 - mse / grid_variance(sizes)))
 
 
 def _draw(rep, n: int, keep, rng) -> np.ndarray:
     """``n`` factor vectors drawn by ``rep.space`` among those ``keep`` accepts: a table's
     accepted rows, or rejection from the grid's draws (every region drawn this way holds a
-    sizeable share of the grid; the composition corner is drawn by :func:`_corner`)."""
+    sizeable share of the grid; the composition test region is drawn by :func:`_corner`)."""
     space = rep.space
     rows = getattr(space, "rows", None)
     if rows is not None:
@@ -149,12 +169,13 @@ def _draw(rep, n: int, keep, rng) -> np.ndarray:
 
 
 def _corner(rep, n: int, fraction: float, min_values: int, rng) -> np.ndarray:
-    """The composition test region drawn value by value (it is a product of ranges)."""
+    """The composition test region of a grid drawn value by value (it is a product of
+    ranges: every held-out-able factor above its ``m`` lowest values)."""
     sizes = np.asarray(rep.space.sizes)
     out = rep.space.sample(n, rng)
     for k, size in enumerate(sizes):
         if size >= min_values:
-            out[:, k] = rng.integers(max(1, round(fraction * size)), size=n)
+            out[:, k] = rng.integers(max(1, round(fraction * size)), size, size=n)
     return out
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from benchmark import BenchmarkError, FactorSpace, from_arrays, ideal
+from benchmark.representations import linear_transform
 from metrics_baseline._linearity import SPEC, linearity, linearity_score, normalised_top_ratio
 
 
@@ -75,6 +76,23 @@ def test_one_failing_factor_sinks_the_geometric_mean_only():
     good, rotated = rotated_traversals(0.0)[0], rotated_traversals(np.pi / 4)[0]
     assert linearity_score([good, rotated])["axis_ratio"] == pytest.approx(0.0, abs=1e-6)  # sqrt(1 * ~1e-16)
     assert linearity_score([good, rotated], aggregate="arithmetic")["axis_ratio"] == pytest.approx(0.5)
+
+
+def test_a_factor_the_code_ignores_has_no_direction():
+    """Factor 2 leaves the code unchanged: its traversals' variances are rounding, ~1e-33 (the
+    reference divides these by each other and gets noise); here its ratios are 0, so the
+    geometric mean is 0 and the arithmetic mean that of the two other factors' 1."""
+    rep = linear_transform(ideal(FactorSpace.synthetic([5, 8, 10]), noise=0.0),
+                           np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    assert linearity(rep, 0, repeats=16) == {"axis_ratio": 0.0, "linear_ratio": 0.0,
+                                             "axis_alignment": 0.0, "axis_ratio_ave": 0.0}
+    result = linearity(rep, 0, repeats=16, aggregate="arithmetic")
+    assert result["axis_ratio"] == pytest.approx(2 / 3, abs=1e-12)
+    assert result["linear_ratio"] == pytest.approx(2 / 3, abs=1e-12)
+    # a movement far above rounding but tiny against the codes still counts
+    codes = rotated_traversals(0.0)[0] * np.array([1.0, 0.0]) + np.array([1e3, 0.0])
+    codes[:, :, 1] += 1e-6 * np.arange(codes.shape[1])
+    assert linearity_score([codes])["axis_ratio"] == pytest.approx(1.0, abs=1e-9)
 
 
 def test_errors():
