@@ -26,9 +26,12 @@ traversal from the others.
 Deliberate differences: the reference encodes images of its data set; here the
 traversals are encoded by the representation (a table of encodings needs every
 combination of a traversal, a full grid).  A traversal along which no latent moves
-(a factor the code ignores: every latent's variance below that of a relative spread
-of 1e-10, rounding) has no direction; its ratios are 0 here, where the reference
-divides rounding noise by rounding noise.  The reference's distance components (rank correlations of
+(a factor the code ignores: every latent's variance below that of a spread of 1e-10 of
+the latent's own magnitude, rounding) has no direction; its ratios are 0 here, where the
+reference divides rounding noise by rounding noise, and a latent that does not move
+counts 0 among the axis values (rounding, ~1e-33 against any real movement, does not
+move a ratio).  A code rounded in single precision by its encoder moves by more than
+that floor: such movement counts.  The reference's distance components (rank correlations of
 latent, factor and image distances) need the images and are not computed.
 """
 from __future__ import annotations
@@ -41,9 +44,9 @@ from benchmark.validation import BenchmarkError, check_positive_int, check_rng
 __all__ = ["AGGREGATES", "SPEC", "linearity", "linearity_score", "normalised_top_ratio", "traversals"]
 
 
-def normalised_top_ratio(values, *, floor: float = 0.0) -> np.ndarray:
+def normalised_top_ratio(values) -> np.ndarray:
     """``(max / sum - 1/n) / (1 - 1/n)`` over the last axis of non-negative ``values``
-    (``n`` its length); 0 where the values sum to at most ``floor`` or ``n`` is 1.
+    (``n`` its length); 0 where the values sum to 0 or ``n`` is 1.
 
     Examples
     --------
@@ -54,7 +57,7 @@ def normalised_top_ratio(values, *, floor: float = 0.0) -> np.ndarray:
     n = values.shape[-1]
     total = values.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(total > floor, values.max(axis=-1) / total, 1.0 / n)
+        ratio = np.where(total > 0, values.max(axis=-1) / total, 1.0 / n)
     return (ratio - 1.0 / n) / (1.0 - 1.0 / n) if n > 1 else np.zeros_like(ratio)
 
 
@@ -64,16 +67,19 @@ def _per_factor(codes: np.ndarray) -> dict:
     centred = codes - codes.mean(axis=1, keepdims=True)
     covariance = np.einsum("rsi,rsj->rij", centred, centred) / (codes.shape[1] - 1)
     linear_values = np.clip(np.linalg.eigvalsh(covariance), 0.0, None)
-    # a traversal whose codes do not move still gets variances of rounding, ~(1e-16 |z|)^2:
-    # anything below a relative spread of 1e-10 of the codes' magnitude is no movement
-    floor = codes.shape[-1] * (1e-10 * float(np.abs(codes).max())) ** 2
-    axis = normalised_top_ratio(axis_values, floor=floor)
-    linear = normalised_top_ratio(linear_values, floor=floor)
+    # a latent that does not move along a traversal still gets a variance of rounding,
+    # ~(1e-16 |z|)^2: below a spread of 1e-10 of its own magnitude it has not moved, and a
+    # traversal where no latent moved has no direction (its ratios are 0)
+    still = axis_values <= (1e-10 * np.abs(codes).max(axis=1)) ** 2
+    moved = ~still.all(axis=-1)
+    axis = np.where(moved, normalised_top_ratio(np.where(still, 0.0, axis_values)), 0.0)
+    linear = np.where(moved, normalised_top_ratio(linear_values), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         alignment = np.where(linear > 0, axis / (linear + 1e-20), 0.0)
+    mean_values = np.where(still.all(axis=0), 0.0, axis_values.mean(axis=0))
     return {"axis_ratio": axis.mean(), "linear_ratio": linear.mean(),
             "axis_alignment": alignment.mean(),
-            "axis_ratio_ave": float(normalised_top_ratio(axis_values.mean(axis=0), floor=floor))}
+            "axis_ratio_ave": float(normalised_top_ratio(mean_values))}
 
 
 def _geometric(values) -> float:

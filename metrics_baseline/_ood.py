@@ -19,8 +19,8 @@ categorical-like factors are never held out); of a factor of ``s`` values,
   (an L-shape along the axes), test rows have none: every value is seen in training,
   but not these combinations;
 * ``interpolation``: test rows have some such factor at one of ``m`` values spread
-  over its interior (``round(linspace(0, s - 1, m + 2))`` without the two ends), never
-  seen in training but lying between seen ones;
+  over its interior (``linspace(0, s - 1, m + 2)`` without the two ends, rounded half
+  up), never seen in training but lying between seen ones;
 * ``extrapolation``: test rows have some such factor among its ``m`` highest values,
   beyond every value seen in training.
 
@@ -34,8 +34,10 @@ models' features; here the splits are drawn on the factor grid by the rules abov
 shapes of the two-factor sketch in their README (an L-shape of training combinations,
 spread-out held-out values, the upper range) with ``fraction`` 0.3, generalised to any
 number of factors, so the numbers are in their spirit, not comparable with their
-leaderboards.  With a single factor of ``min_values`` values or more, composition holds
-out that factor's upper values, as extrapolation does.
+leaderboards.  With a single factor of ``min_values`` values or more, composition has
+no combination to hold out: it holds out that factor's ``s - m`` upper values, an
+extrapolation.  On a table of encodings the variance is still the whole grid's, as the
+authors compute it, not the table's own.
 """
 from __future__ import annotations
 
@@ -193,7 +195,8 @@ def ood_readout(rep, rng, *, num_train: int = 10000, num_test: int = 5000, reado
     fraction : float, default 0.3
         The share of a factor's range held out.
     min_values : int, default 4
-        Factors with fewer values are never held out.
+        Factors with fewer values are never held out (at least 3: interpolation holds
+        out interior values).
 
     Returns
     -------
@@ -213,7 +216,14 @@ def ood_readout(rep, rng, *, num_train: int = 10000, num_test: int = 5000, reado
     num_test = check_positive_int(num_test, "num_test", 2)
     if not 0 < fraction < 1:
         raise BenchmarkError(f"fraction must lie strictly between 0 and 1, got {fraction}")
+    min_values = check_positive_int(min_values, "min_values", 3)  # an interior needs 3 values
     sizes = rep.space.sizes
+    for name, size in zip(rep.space.names, sizes):
+        if size >= min_values and max(1, round(fraction * size)) >= size - 1:
+            raise BenchmarkError(
+                f"fraction={fraction} holds out {max(1, round(fraction * size))} of the {size} "
+                f"values of factor {name!r}, leaving too few to train on; lower fraction or raise "
+                "min_values")
     seed = seed_from(rng)
     result = {}
     for split in SPLITS:

@@ -84,6 +84,19 @@ def _metric_files(module: str) -> tuple[Path, ...]:
     return tuple(sorted(_module_path(name) for name in seen))
 
 
+@lru_cache(maxsize=None)
+def _builtin_digest(modules: tuple) -> str:
+    """The shared packages and the metric-package files ``modules`` need, read once per
+    process (as the code a process runs is loaded once: an edit made after the first
+    digest must not relabel results of the code still in memory)."""
+    h = hashlib.sha256(_package_digest(_SHARED).encode())
+    for module in modules:
+        for path in _metric_files(module):
+            h.update(str(path.relative_to(_ROOT)).encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 #: Caps on what a plugin's digest reads, so a plugin kept in a big folder (a home
 #: directory) stays fast: a larger file counts by its name and size only, and files past
 #: the count are left out.  A plugin's own folder is far below both.
@@ -100,12 +113,14 @@ def code_digest(spec) -> str:
 
     Every metric's digest covers the core, the runner and the attacks.  A
     built-in metric's adds its own module and every module of the metric
-    packages it imports, directly or through them (read from their import
-    statements), so fixing one metric leaves the stored cells of the others
-    valid.  A plugin's covers every built-in metric too (it may call them) and
-    adds its source files (see :func:`plugin_files`) and the name of the
-    function it runs.  A cell stored under another digest is recomputed:
-    nothing stale is served after the code changes.
+    packages it imports, directly or through them (read from their static
+    import statements), so fixing one metric leaves the stored cells of the
+    others valid.  A plugin's, or a spec whose function lies outside the metric
+    packages, covers every built-in metric too (it may call them) and adds its
+    source files (see :func:`plugin_files`) and the name of the function it
+    runs.  Files are read once per process, at the first digest.  A cell stored
+    under another digest is recomputed: nothing stale is served after the code
+    changes.
 
     Parameters
     ----------
@@ -117,13 +132,10 @@ def code_digest(spec) -> str:
     str
         16 hexadecimal digits.
     """
-    if spec.source == "builtin":
-        h = hashlib.sha256(_package_digest(_SHARED).encode())
-        for layer in _layers(spec.func):
-            for path in _metric_files(getattr(layer, "__module__", "") or ""):
-                h.update(str(path.relative_to(_ROOT)).encode())
-                h.update(path.read_bytes())
-        return h.hexdigest()[:16]
+    modules = tuple(getattr(layer, "__module__", "") or "" for layer in _layers(spec.func))
+    if spec.source == "builtin" and all(_module_path(m) is not None for m in modules):
+        return _builtin_digest(modules)
+    # a plugin, or a spec whose code lies outside the metric packages (an entry point)
     h = hashlib.sha256(_package_digest().encode())
     if spec.source != "builtin":
         files = plugin_files(spec)

@@ -89,10 +89,14 @@ def test_a_factor_the_code_ignores_has_no_direction():
     result = linearity(rep, 0, repeats=16, aggregate="arithmetic")
     assert result["axis_ratio"] == pytest.approx(2 / 3, abs=1e-12)
     assert result["linear_ratio"] == pytest.approx(2 / 3, abs=1e-12)
-    # a movement far above rounding but tiny against the codes still counts
-    codes = rotated_traversals(0.0)[0] * np.array([1.0, 0.0]) + np.array([1e3, 0.0])
-    codes[:, :, 1] += 1e-6 * np.arange(codes.shape[1])
-    assert linearity_score([codes])["axis_ratio"] == pytest.approx(1.0, abs=1e-9)
+    # each latent is judged against its own magnitude: a latent parked at 1e9 does not hide
+    # a movement of 0.01 a step in another, nor a movement of 1e-6 on an offset of 1e3
+    steps = np.arange(6.0)[None, :, None]
+    parked = np.concatenate([0.01 * steps, np.full_like(steps, 1e9)], axis=2)
+    assert linearity_score([parked]) == pytest.approx(
+        {"axis_ratio": 1.0, "linear_ratio": 1.0, "axis_alignment": 1.0, "axis_ratio_ave": 1.0})
+    small = np.concatenate([1e3 + 1e-6 * steps, np.zeros_like(steps)], axis=2)
+    assert linearity_score([small])["axis_ratio"] == pytest.approx(1.0)
 
 
 def test_errors():

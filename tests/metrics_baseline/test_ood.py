@@ -100,6 +100,10 @@ def test_errors():
         split_masks(grid((3,)), (3,), "extrapolation")
     with pytest.raises(BenchmarkError, match="fraction"):
         ood_readout(ideal(SPACE), 0, fraction=1.5)
+    with pytest.raises(BenchmarkError, match="fraction=0.9 holds out 4 of the 4 values of factor"):
+        ood_readout(ideal(FactorSpace.synthetic([4, 4])), 0, fraction=0.9)
+    with pytest.raises(BenchmarkError, match="min_values must be an integer >= 3"):
+        ood_readout(ideal(SPACE), 0, min_values=2)
     with pytest.raises(BenchmarkError, match="readout must be one of"):
         ood_readout(ideal(SPACE), 0, num_train=50, num_test=50, readout="forest")
     assert SPEC.family == "predictor" and SPEC.target == "explicitness"

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from benchmark.runner import BUILTIN_SPECS, cells, registry
+from benchmark.runner import BUILTIN_SPECS, cells, get_metric, registry
 from benchmark.runner.cells import Cell, CellStore, code_digest, plugin_files
 from benchmark.spec import MetricSpec
 
@@ -82,12 +82,12 @@ def project_copy(tmp_path, monkeypatch):
     monkeypatch.setattr(cells, "_ROOT", tmp_path)
 
     def digests():
-        for cached in (cells._package_digest, cells._metric_files):
+        for cached in (cells._package_digest, cells._metric_files, cells._builtin_digest):
             cached.cache_clear()
         return {s.name: code_digest(s) for s in BUILTIN_SPECS}
 
     yield tmp_path, digests
-    for cached in (cells._package_digest, cells._metric_files):
+    for cached in (cells._package_digest, cells._metric_files, cells._builtin_digest):
         cached.cache_clear()
 
 
@@ -117,6 +117,30 @@ def test_a_builtin_metric_depends_on_its_own_modules_not_on_the_others(project_c
         before = after
     # a package's __init__ (the list of specs) changes no metric's value
     assert edit("metrics_baseline/__init__.py") == before
+
+
+def test_a_builtin_digest_is_read_once_per_process(project_copy):
+    """The code a process runs is loaded once: an edit after its first digest must not
+    relabel the results of the code still in memory."""
+    root, digests = project_copy
+    first = code_digest(get_metric("linearity"))
+    with open(root / "metrics_baseline" / "_linearity.py", "a") as f:
+        f.write("\n# edited\n")
+    assert code_digest(get_metric("linearity")) == first
+    assert digests()["linearity"] != first  # a new process (caches cleared) reads the edit
+
+
+def test_a_spec_whose_code_is_outside_the_metric_packages_covers_all_of_them(project_copy):
+    """An entry point's spec keeps source "builtin" but its module is elsewhere: its digest
+    is the whole project's, as a plugin's is (the old rule), not the shared packages alone."""
+    root, digests = project_copy
+    outside = MetricSpec("outside", lambda rep, rng: 0.0, headline="outside")
+    before = code_digest(outside)
+    digests()
+    with open(root / "metrics_pid" / "_bounds.py", "a") as f:
+        f.write("\n# edited\n")
+    digests()
+    assert code_digest(outside) != before
 
 
 def test_the_imports_read_cover_every_form(tmp_path, monkeypatch):
