@@ -321,6 +321,7 @@ def test_dask_without_a_scheduler_starts_a_local_cluster(run_cli, tmp_path):
     assert (scores["score"] == 1).all()
 
 
+@pytest.mark.slow  # a kNN sweep: 13 s here
 def test_estimates_that_break_information_theory_are_warnings_and_in_run_json(run_cli, tmp_path, capsys):
     # kNN's bias in many dimensions: ten latents of duplicated factors carry less about
     # a factor, by its estimate, than five of them (measured: up to 0.18 of H)
