@@ -2,6 +2,7 @@
 import csv
 
 import numpy as np
+import pytest
 import wide_codes
 
 
@@ -19,6 +20,7 @@ def test_the_table_mixes_every_factor_into_every_latent():
     assert corr.max() < 0.9 and np.all(corr.max(axis=0) > 0.01)
 
 
+@pytest.mark.slow  # six measurements, each in a fresh process: 12 s
 def test_points_already_measured_are_kept_and_others_added(tmp_path):
     out = tmp_path / "wide.csv"
     assert wide_codes.main(["--widths", "6", "--rows", "300", "--metrics", "mig", "--out", str(out)]) == 0
